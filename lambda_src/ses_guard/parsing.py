@@ -1,0 +1,293 @@
+"""Turn Lambda events (SNS or SQS) carrying SES notifications into one event per recipient.
+
+Nothing here touches the database or AWS: each inbound record either yields recipient events,
+is skipped (subscription handshakes, unknown types) or raises InvalidRecord, the one documented
+per-record failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parseaddr
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+
+from ses_guard.observability import logger
+
+# Column widths shared with the schema: free text is cut to fit, identifiers must fit.
+MAX_ADDRESS = 320
+MAX_SUBJECT = 998
+MAX_DIAGNOSTIC = 4000
+MAX_ARN = 512
+MAX_SHORT = 255
+MAX_MESSAGE_ID = 128
+
+# eventType/notificationType -> the key holding that event's details.
+DETAIL_KEYS: Dict[str, str] = {
+    "Send": "send",
+    "Delivery": "delivery",
+    "Bounce": "bounce",
+    "Complaint": "complaint",
+    "Reject": "reject",
+    "DeliveryDelay": "deliveryDelay",
+    "Rendering Failure": "failure",
+    "Open": "open",
+    "Click": "click",
+    "Subscription": "subscription",
+}
+
+_SNS_HANDSHAKES = {"SubscriptionConfirmation", "UnsubscribeConfirmation"}
+_SES_HANDSHAKE = "AmazonSnsSubscriptionSucceeded"
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+class InvalidRecord(ValueError):
+    """A record that can never be processed: the batch reports it as failed, so it reaches the DLQ."""
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """One record of a Lambda event: its SQS id (for batchItemFailures) and its raw payload."""
+
+    record_id: Optional[str]
+    payload: Any
+    sns_message_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RecipientEvent:
+    """One SES event for one recipient: one row in a log table."""
+
+    ses_message_id: str
+    status: str
+    timestamp: datetime
+    destination_address: str
+    aws_sns_message_id: Optional[str] = None
+    source_address: Optional[str] = None
+    subject: Optional[str] = None
+    source_ip: Optional[str] = None
+    source_arn: Optional[str] = None
+    caller_identity: Optional[str] = None
+    sending_account_id: Optional[str] = None
+    configuration_set: Optional[str] = None
+    diagnostic_code: Optional[str] = None
+    bounce_type: Optional[str] = None
+    bounce_sub_type: Optional[str] = None
+    feedback_id: Optional[str] = None
+    complaint_feedback_type: Optional[str] = None
+
+    @property
+    def recipient_key(self) -> str:
+        """How an address is matched against users: case and surrounding whitespace ignored."""
+        return normalize_address(self.destination_address)
+
+    @property
+    def event_key(self) -> str:
+        """Identity of the event whichever path delivered it (identity notification or event publishing)."""
+        parts = (self.ses_message_id, self.recipient_key, self.status, self.timestamp.isoformat())
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    @property
+    def pair_key(self) -> str:
+        """Identity of the (SES message, recipient) pair, counted once in EmailNotRegisteredCount."""
+        parts = (self.ses_message_id, self.recipient_key)
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+
+
+def normalize_address(address: str) -> str:
+    return address.strip().lower()
+
+
+def inbound_records(event: Any) -> List[InboundRecord]:
+    """The records of an SNS- or SQS-triggered Lambda event."""
+    if not isinstance(event, Mapping) or not isinstance(event.get("Records"), list):
+        raise ValueError("not an SNS or SQS Lambda event: no Records list")
+    records = []
+    for raw in event["Records"]:
+        raw = raw if isinstance(raw, Mapping) else {}
+        if raw.get("eventSource") == "aws:sqs":
+            records.append(InboundRecord(record_id=raw.get("messageId"), payload=raw.get("body")))
+        elif raw.get("EventSource") == "aws:sns" and isinstance(raw.get("Sns"), Mapping):
+            sns = raw["Sns"]
+            records.append(
+                InboundRecord(
+                    record_id=sns.get("MessageId"),
+                    payload={"Type": sns.get("Type"), "MessageId": sns.get("MessageId"), "Message": sns.get("Message")},
+                )
+            )
+        else:
+            records.append(InboundRecord(record_id=raw.get("messageId"), payload=raw))
+    return records
+
+
+def parse_record(record: InboundRecord):
+    """Recipient events of one record, or Skipped; raises InvalidRecord for a record that can never work."""
+    message, sns_message_id = _unwrap(record)
+    if not isinstance(message, Mapping):
+        raise InvalidRecord("SES notification is not a JSON object")
+    kind = message.get("eventType") or message.get("notificationType")
+    if kind == _SES_HANDSHAKE:
+        return Skipped("SES test notification sent when the topic was attached")
+    if kind not in DETAIL_KEYS:
+        return Skipped(f"unknown SES event type {kind!r}")
+    return list(_recipient_events(message, kind, sns_message_id))
+
+
+def _unwrap(record: InboundRecord) -> Tuple[Any, Optional[str]]:
+    payload = _loads(record.payload, "record body")
+    if isinstance(payload, Mapping) and "Type" in payload and "Message" in payload:
+        if payload["Type"] in _SNS_HANDSHAKES:
+            return {"notificationType": _SES_HANDSHAKE}, None
+        if payload["Type"] != "Notification":
+            raise InvalidRecord(f"unexpected SNS message type {payload['Type']!r}")
+        return _loads(payload["Message"], "SNS Message"), _optional_text(payload.get("MessageId"), MAX_SHORT)
+    if isinstance(payload, Mapping) and payload.get("Type") in _SNS_HANDSHAKES:
+        return {"notificationType": _SES_HANDSHAKE}, None
+    return payload, record.sns_message_id
+
+
+def _loads(value: Any, what: str) -> Any:
+    if isinstance(value, (bytes, str)):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError) as error:
+            raise InvalidRecord(f"{what} is not valid JSON: {str(error)[:200]}") from None
+    return value
+
+
+def _recipient_events(message: Mapping, kind: str, sns_message_id: Optional[str]) -> Iterator[RecipientEvent]:
+    mail = message.get("mail")
+    if not isinstance(mail, Mapping):
+        raise InvalidRecord(f"{kind} notification has no 'mail' object")
+    ses_message_id = _required_text(mail.get("messageId"), "mail.messageId", MAX_MESSAGE_ID)
+    detail = message.get(DETAIL_KEYS[kind])
+    detail = detail if isinstance(detail, Mapping) else {}
+    timestamp = parse_timestamp(detail.get("timestamp") or mail.get("timestamp"))
+    tags = mail.get("tags") if isinstance(mail.get("tags"), Mapping) else {}
+    headers = mail.get("commonHeaders") if isinstance(mail.get("commonHeaders"), Mapping) else {}
+
+    common = {
+        "ses_message_id": ses_message_id,
+        "status": kind,
+        "timestamp": timestamp,
+        "aws_sns_message_id": sns_message_id,
+        "source_address": _sender(mail.get("source")),
+        "subject": _subject(headers.get("subject"), ses_message_id),
+        "source_ip": _optional_text(mail.get("sourceIp") or _tag(tags, "ses:source-ip"), 45),
+        "source_arn": _optional_text(mail.get("sourceArn"), MAX_ARN),
+        "caller_identity": _optional_text(mail.get("callerIdentity") or _tag(tags, "ses:caller-identity"), MAX_SHORT),
+        "sending_account_id": _optional_text(mail.get("sendingAccountId"), 32),
+        "configuration_set": _optional_text(_tag(tags, "ses:configuration-set"), MAX_SHORT),
+        "feedback_id": _optional_text(detail.get("feedbackId"), MAX_SHORT),
+    }
+    if kind == "Bounce":
+        common["bounce_type"] = _optional_text(detail.get("bounceType"), 32)
+        common["bounce_sub_type"] = _optional_text(detail.get("bounceSubType"), 64)
+    if kind == "Complaint":
+        common["complaint_feedback_type"] = _optional_text(detail.get("complaintFeedbackType"), 64)
+    message_diagnostic = detail.get("reason") or detail.get("errorMessage")
+
+    recipients = list(_recipients(kind, mail, detail))
+    if not recipients:
+        raise InvalidRecord(f"{kind} notification for {ses_message_id} names no recipients")
+    for address, diagnostic in recipients:
+        yield RecipientEvent(
+            destination_address=address,
+            diagnostic_code=_optional_text(diagnostic or message_diagnostic, MAX_DIAGNOSTIC),
+            **common,
+        )
+
+
+def _recipients(kind: str, mail: Mapping, detail: Mapping) -> Iterator[Tuple[str, Any]]:
+    listed = {
+        "Bounce": "bouncedRecipients",
+        "Complaint": "complainedRecipients",
+        "Delivery": "recipients",
+        "DeliveryDelay": "delayedRecipients",
+    }.get(kind)
+    entries = detail.get(listed) if listed else mail.get("destination")
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        raise InvalidRecord(f"{kind} recipients are not a list")
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            yield _address(entry.get("emailAddress")), entry.get("diagnosticCode")
+        else:
+            yield _address(entry), None
+
+
+def _address(value: Any) -> str:
+    address = _required_text(value, "recipient address", MAX_ADDRESS)
+    if not address.strip():
+        raise InvalidRecord("recipient address is empty")
+    return address
+
+
+def _sender(value: Any) -> Optional[str]:
+    source = _optional_text(value, 10 * MAX_ADDRESS)
+    if source is None:
+        return None
+    # Event publishing may give 'Name <addr>'; keep only the address.
+    address = parseaddr(source)[1] or source
+    return address[:MAX_ADDRESS]
+
+
+def _subject(value: Any, ses_message_id: str) -> Optional[str]:
+    subject = _optional_text(value, None)
+    if subject is not None and len(subject) > MAX_SUBJECT:
+        logger.warning(
+            "subject truncated to fit the column",
+            extra={"ses_message_id": ses_message_id, "subject_length": len(subject), "kept": MAX_SUBJECT},
+        )
+        subject = subject[:MAX_SUBJECT]
+    return subject
+
+
+def _tag(tags: Mapping, name: str) -> Any:
+    value = tags.get(name)
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _required_text(value: Any, what: str, limit: int) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidRecord(f"{what} is missing or not a string")
+    if len(value) > limit:
+        raise InvalidRecord(f"{what} is longer than {limit} characters")
+    return value
+
+
+def _optional_text(value: Any, limit: Optional[int]) -> Optional[str]:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return value if limit is None else value[:limit]
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An SES ISO 8601 timestamp as a naive UTC datetime at millisecond precision (as stored)."""
+    if not isinstance(value, str):
+        raise InvalidRecord("event has no timestamp")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    # Python 3.9's fromisoformat accepts only 3 or 6 fractional digits.
+    text = _FRACTION.sub(lambda match: "." + (match.group(1) + "000000")[:6], text, count=1)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRecord(f"timestamp {value[:64]!r} is not ISO 8601") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)

@@ -1,0 +1,69 @@
+"""The event processor: parse every record, store the batch once, report per-record failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+from ses_guard import database
+from ses_guard.observability import logger
+from ses_guard.parsing import InboundRecord, InvalidRecord, RecipientEvent, Skipped, parse_record
+from ses_guard.settings import get_settings
+from ses_guard.store import EventStore, StoreResult
+
+_store: Optional[EventStore] = None
+
+
+def get_store() -> EventStore:
+    global _store
+    if _store is None or _store.engine is not database.get_engine():
+        _store = EventStore(database.get_engine(), get_settings().users)
+    return _store
+
+
+@dataclass
+class BatchOutcome:
+    records: int = 0
+    events: List[RecipientEvent] = field(default_factory=list)
+    skipped: Dict[str, int] = field(default_factory=Counter)
+    failed_record_ids: List[Optional[str]] = field(default_factory=list)
+    stored: StoreResult = field(default_factory=StoreResult)
+
+    def batch_item_failures(self) -> Dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": record_id} for record_id in self.failed_record_ids]}
+
+
+def process(records: Sequence[InboundRecord], store: EventStore) -> BatchOutcome:
+    """Store what every valid record says; invalid records are listed, never stored, never block the rest.
+
+    A database error is raised: the whole batch is then redelivered, and the unique keys make the retry
+    add only what is missing.
+    """
+    outcome = BatchOutcome(records=len(records))
+    for record in records:
+        try:
+            parsed = parse_record(record)
+        except InvalidRecord as error:
+            logger.error("record rejected", extra={"record_id": record.record_id, "reason": str(error)})
+            outcome.failed_record_ids.append(record.record_id)
+            continue
+        if isinstance(parsed, Skipped):
+            logger.info("record skipped", extra={"record_id": record.record_id, "reason": parsed.reason})
+            outcome.skipped[parsed.reason] += 1
+        else:
+            outcome.events.extend(parsed)
+    outcome.stored = store.save(outcome.events)
+    logger.info(
+        "batch stored",
+        extra={
+            "records": outcome.records,
+            "recipient_events": len(outcome.events),
+            "skipped": sum(outcome.skipped.values()),
+            "failed": len(outcome.failed_record_ids),
+            "new_user_email_log_rows": outcome.stored.user_rows,
+            "new_unvalidated_email_log_rows": outcome.stored.unvalidated_rows,
+            "new_unregistered_recipients": outcome.stored.new_unregistered_pairs,
+        },
+    )
+    return outcome

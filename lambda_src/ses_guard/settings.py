@@ -1,0 +1,146 @@
+"""Configuration, read once from the environment into a typed, immutable object."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, Mapping, Optional, Tuple
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
+
+
+class ConfigurationError(ValueError):
+    """An environment variable holds a value the functions cannot work with."""
+
+
+@dataclass(frozen=True)
+class UsersTable:
+    """Where the application keeps its users; the guard only ever reads (and, for hygiene, flags) it."""
+
+    name: str = "users"
+    id_column: str = "user_id"
+    email_column: str = "email_address"
+    validated_column: str = "validated"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # repr=False: a URL may carry a password, and settings objects end up in logs and tracebacks.
+    database_url: Optional[str] = field(default=None, repr=False)
+    db_secret_arn: Optional[str] = None
+    db_pool_recycle_seconds: int = 300
+    users: UsersTable = UsersTable()
+    metrics_namespace: str = "SESGuard"
+    service_name: str = "ses-guard"
+    # Automation (quota sync, breaker, hygiene).
+    send_count_alarms: Dict[str, float] = field(default_factory=dict)
+    warning_topic_arn: Optional[str] = None
+    critical_topic_arn: Optional[str] = None
+    breaker_alarm_names: Tuple[str, ...] = ()
+    breaker_configuration_sets: Tuple[str, ...] = ()
+    hygiene_bounce_threshold: int = 5
+    hygiene_window_days: int = 30
+    hygiene_bounce_types: Tuple[str, ...] = ("Permanent", "Transient")
+    hygiene_invalidate_on_complaint: bool = True
+
+
+def _identifier(env: Mapping[str, str], key: str, default: str) -> str:
+    value = env.get(key, "").strip() or default
+    # Table and column names are interpolated into SQL as quoted identifiers; refuse anything odd.
+    if not _IDENTIFIER.match(value):
+        raise ConfigurationError(f"{key}={value!r} is not a plain SQL identifier")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{key}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ConfigurationError(f"{key}={raw!r} must be at least 1")
+    return value
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{key}={raw!r} is not a boolean (true/false)")
+
+
+def _json(env: Mapping[str, str], key: str, expected: type, default):
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"{key} is not valid JSON: {error.msg}") from None
+    if not isinstance(value, expected):
+        raise ConfigurationError(f"{key} must be a JSON {expected.__name__}")
+    return value
+
+
+def _send_count_alarms(env: Mapping[str, str]) -> Dict[str, float]:
+    alarms = _json(env, "SEND_COUNT_ALARMS", dict, {})
+    for name, percent in alarms.items():
+        if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100:
+            raise ConfigurationError(f"SEND_COUNT_ALARMS[{name!r}] must be a percentage in (0, 100]")
+    return {str(name): float(percent) for name, percent in alarms.items()}
+
+
+def _string_list(env: Mapping[str, str], key: str) -> Tuple[str, ...]:
+    values = _json(env, key, list, [])
+    if not all(isinstance(value, str) and value for value in values):
+        raise ConfigurationError(f"{key} must be a JSON list of non-empty strings")
+    return tuple(values)
+
+
+def _csv(env: Mapping[str, str], key: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def from_env(env: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping; raises ConfigurationError naming the bad variable."""
+    return Settings(
+        database_url=env.get("DATABASE_URL", "").strip() or None,
+        db_secret_arn=env.get("DB_SECRET_ARN", "").strip() or None,
+        db_pool_recycle_seconds=_positive_int(env, "DB_POOL_RECYCLE_SECONDS", 300),
+        users=UsersTable(
+            name=_identifier(env, "USERS_TABLE", "users"),
+            id_column=_identifier(env, "USERS_ID_COLUMN", "user_id"),
+            email_column=_identifier(env, "USERS_EMAIL_COLUMN", "email_address"),
+            validated_column=_identifier(env, "USERS_VALIDATED_COLUMN", "validated"),
+        ),
+        metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or "SESGuard",
+        service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or "ses-guard",
+        send_count_alarms=_send_count_alarms(env),
+        warning_topic_arn=env.get("WARNING_TOPIC_ARN", "").strip() or None,
+        critical_topic_arn=env.get("CRITICAL_TOPIC_ARN", "").strip() or None,
+        breaker_alarm_names=_string_list(env, "BREAKER_ALARM_NAMES"),
+        breaker_configuration_sets=_string_list(env, "BREAKER_CONFIGURATION_SETS"),
+        hygiene_bounce_threshold=_positive_int(env, "HYGIENE_BOUNCE_THRESHOLD", 5),
+        hygiene_window_days=_positive_int(env, "HYGIENE_WINDOW_DAYS", 30),
+        hygiene_bounce_types=_csv(env, "HYGIENE_BOUNCE_TYPES", ("Permanent", "Transient")),
+        hygiene_invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", True),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The container's settings, read from os.environ on first use."""
+    return from_env(os.environ)

@@ -1,0 +1,121 @@
+"""Writes recipient events to the log tables: a fixed number of statements per batch, exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Sequence
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Insert
+from sqlalchemy.sql.schema import Table
+
+from ses_guard import schema
+from ses_guard.parsing import RecipientEvent
+from ses_guard.settings import UsersTable
+
+_LOG_COLUMNS = (
+    "aws_sns_message_id",
+    "source_address",
+    "subject",
+    "source_ip",
+    "source_arn",
+    "timestamp",
+    "status",
+    "diagnostic_code",
+    "ses_message_id",
+    "bounce_type",
+    "bounce_sub_type",
+    "feedback_id",
+    "complaint_feedback_type",
+    "caller_identity",
+    "sending_account_id",
+    "configuration_set",
+    "destination_address",
+)
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """Rows this batch added; duplicates of rows already stored add nothing."""
+
+    user_rows: int = 0
+    unvalidated_rows: int = 0
+    new_unregistered_pairs: int = 0
+
+
+def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
+    """INSERT that silently drops rows whose unique key already exists (and only those, where possible)."""
+    if dialect_name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if dialect_name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect_name in ("mysql", "mariadb"):
+        # IGNORE also downgrades truncation to a warning; the parser already cut every value to fit.
+        return insert(table).prefix_with("IGNORE")
+    raise ValueError(f"unsupported database dialect {dialect_name!r}")
+
+
+class EventStore:
+    def __init__(self, engine: Engine, users: UsersTable) -> None:
+        self.engine = engine
+        self.users = schema.users_table(users)
+        self._user_id = self.users.c[users.id_column]
+        self._email = self.users.c[users.email_column]
+
+    def save(self, events: Sequence[RecipientEvent]) -> StoreResult:
+        """Store a batch in one transaction; a database error propagates and nothing is committed."""
+        if not events:
+            return StoreResult()
+        with self.engine.begin() as connection:
+            user_ids = self.lookup_users(connection, {event.recipient_key for event in events})
+            user_rows = [
+                dict(_log_row(event), user_id=user_ids[event.recipient_key])
+                for event in events
+                if event.recipient_key in user_ids
+            ]
+            strangers = [event for event in events if event.recipient_key not in user_ids]
+            return StoreResult(
+                user_rows=self._insert(connection, schema.user_email_log, user_rows),
+                unvalidated_rows=self._insert(
+                    connection, schema.unvalidated_email_log, [_log_row(event) for event in strangers]
+                ),
+                new_unregistered_pairs=self._insert(connection, schema.unregistered_recipient, _pair_rows(strangers)),
+            )
+
+    def lookup_users(self, connection: Connection, keys: Iterable[str]) -> Dict[str, int]:
+        """user_id by normalized address, in one query; the lowest id wins if the application has duplicates."""
+        keys = sorted(set(keys))
+        if not keys:
+            return {}
+        normalized = func.lower(func.trim(self._email))
+        query = select(normalized, func.min(self._user_id)).where(normalized.in_(keys)).group_by(normalized)
+        return {address: user_id for address, user_id in connection.execute(query)}
+
+    def _insert(self, connection: Connection, table: Table, rows: List[dict]) -> int:
+        if not rows:
+            return 0
+        statement = insert_ignoring_duplicates(table, connection.dialect.name)
+        return max(connection.execute(statement, rows).rowcount, 0)
+
+
+def _log_row(event: RecipientEvent) -> dict:
+    row = {column: getattr(event, column) for column in _LOG_COLUMNS}
+    row["event_key"] = event.event_key
+    return row
+
+
+def _pair_rows(events: Iterable[RecipientEvent]) -> List[dict]:
+    first_seen: Dict[str, RecipientEvent] = {}
+    for event in sorted(events, key=lambda event: event.timestamp):
+        first_seen.setdefault(event.pair_key, event)
+    return [
+        {
+            "pair_key": key,
+            "ses_message_id": event.ses_message_id,
+            "destination_address": event.destination_address,
+            "first_seen": event.timestamp,
+        }
+        for key, event in first_seen.items()
+    ]

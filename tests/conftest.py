@@ -1,0 +1,102 @@
+"""Fixtures shared by every suite: databases (SQLite and the real MariaDB), handler invocation, EMF capture."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from ses_guard import database, migrate
+from ses_guard.settings import UsersTable
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+MYSQL_URL = os.environ.get("SES_GUARD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "ses-guard-process-events"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ses-guard-process-events"
+    aws_request_id: str = "request-1"
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+def _mysql_server_engine():
+    engine = database.build_engine(make_url(MYSQL_URL).set(database=None))
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # the MariaDB suite must run in CI: fail loudly, never skip
+        pytest.fail(f"MariaDB at {MYSQL_URL} is not reachable ({error}); start it (see .ci/run)")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def mysql_server():
+    engine = _mysql_server_engine()
+    yield engine
+    engine.dispose()
+
+
+def _fresh_mysql_database(server) -> str:
+    name = f"ses_guard_test_{uuid.uuid4().hex[:12]}"
+    with server.begin() as connection:
+        connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    return name
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """URL of an empty database of the requested kind ('sqlite' or 'mysql'), dropped afterwards."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'guard.db'}"
+        return
+    server = request.getfixturevalue("mysql_server")
+    name = _fresh_mysql_database(server)
+    yield make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
+    with server.begin() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+@pytest.fixture
+def engine(database_url):
+    """An upgraded database holding the seed's three users, injected as the container's engine."""
+    engine = database.build_engine(database_url)
+    migrate.upgrade(engine)
+    migrate.init_demo_users(engine, UsersTable())
+    database.set_engine(engine)
+    yield engine
+    database.set_engine(None)
+    engine.dispose()
+
+
+both_databases = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)], indirect=True
+)
+
+
+def emitted_metrics(captured_stdout: str) -> dict:
+    """Sum of every EMF metric printed to stdout, by name."""
+    totals: dict = {}
+    for line in captured_stdout.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(document, dict) or "_aws" not in document:
+            continue
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                values = value if isinstance(value, list) else [value]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(values)
+    return totals
