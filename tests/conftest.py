@@ -8,10 +8,11 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from ses_guard import database, migrate
-from ses_guard.settings import UsersTable
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from ses_guard import database, migrate
+from ses_guard.settings import UsersTable
 
 MYSQL_URL = os.environ.get("SES_GUARD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 

@@ -208,13 +208,26 @@ def sns_event(messages: Sequence, message_id: Optional[str] = None) -> dict:
     }
 
 
+def scenario_message_id(scenario: int, number: int) -> str:
+    """Stable SES-shaped message ids, so the committed example files can be regenerated identically."""
+    return f"010001{scenario:02d}{number:04d}5eed0000-0000-0000-0000-000000000000-000000"
+
+
 def scenario_1() -> List[dict]:
     """Three validation emails: user1 and user2 delivered, user3 bounced (mailbox unknown)."""
     base = datetime(2026, 11, 1, 9, 0, 0)
     return [
-        notification("Delivery", ["user1@example.com"], sent=base),
-        notification("Delivery", ["user2@example.com"], sent=base + timedelta(minutes=1)),
-        notification("Bounce", ["user3@example.com"], sent=base + timedelta(minutes=2), diagnostic=USER_UNKNOWN),
+        notification("Delivery", ["user1@example.com"], sent=base, message_id=scenario_message_id(1, 1)),
+        notification(
+            "Delivery", ["user2@example.com"], sent=base + timedelta(minutes=1), message_id=scenario_message_id(1, 2)
+        ),
+        notification(
+            "Bounce",
+            ["user3@example.com"],
+            sent=base + timedelta(minutes=2),
+            diagnostic=USER_UNKNOWN,
+            message_id=scenario_message_id(1, 3),
+        ),
     ]
 
 
@@ -224,7 +237,15 @@ def scenario_2(now: datetime) -> List[dict]:
     for week in range(5):
         sent = now - timedelta(days=28 - 6 * week)
         for user in ("user1", "user2"):
-            events.append(notification("Delivery", [f"{user}@example.com"], sent=sent, subject=f"News #{week + 1}"))
+            events.append(
+                notification(
+                    "Delivery",
+                    [f"{user}@example.com"],
+                    sent=sent,
+                    subject=f"News #{week + 1}",
+                    message_id=scenario_message_id(2, len(events) + 1),
+                )
+            )
         events.append(
             notification(
                 "Bounce",
@@ -234,6 +255,7 @@ def scenario_2(now: datetime) -> List[dict]:
                 bounce_type="Transient",
                 bounce_sub_type="MailboxFull",
                 diagnostic=MAILBOX_FULL,
+                message_id=scenario_message_id(2, len(events) + 1),
             )
         )
     return events
@@ -249,6 +271,26 @@ def scenario_3() -> List[dict]:
             sent=base + timedelta(seconds=n),
             subject="Your account is locked",
             source_ip=ATTACKER_IP,
+            message_id=scenario_message_id(3, n),
         )
         for n in range(1, 11)
     ]
+
+
+def example_files() -> Dict[str, str]:
+    """The committed examples/events files: JSON lines of SES notifications, as SNS delivers them."""
+
+    def lines(notifications: List[dict]) -> str:
+        return "".join(json.dumps(n, sort_keys=True) + "\n" for n in notifications)
+
+    return {"scenario1.jsonl": lines(scenario_1()), "scenario3.jsonl": lines(scenario_3())}
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "examples/events")
+    target.mkdir(parents=True, exist_ok=True)
+    for name, content in example_files().items():
+        (target / name).write_text(content, encoding="utf-8")

@@ -15,5 +15,6 @@ metrics = Metrics(namespace=get_settings().metrics_namespace, service=get_settin
 def log_to_stderr() -> None:
     """Keep stdout for a command's own output (used by the CLI)."""
     handler = logger.registered_handler
-    if hasattr(handler, "setStream"):
-        handler.setStream(sys.stderr)
+    if hasattr(handler, "stream"):
+        # Assigned, not setStream(): that flushes the old stream, which may already be closed.
+        handler.stream = sys.stderr

@@ -6,11 +6,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from ses_guard import database
-from ses_guard.observability import logger
-from ses_guard.parsing import InboundRecord, InvalidRecord, RecipientEvent, Skipped, parse_record
+from ses_guard.observability import logger, metrics
+from ses_guard.parsing import InboundRecord, InvalidRecord, RecipientEvent, Skipped, inbound_records, parse_record
 from ses_guard.settings import get_settings
 from ses_guard.store import EventStore, StoreResult
+
+NOT_REGISTERED_METRIC = "EmailNotRegisteredCount"
 
 _store: Optional[EventStore] = None
 
@@ -67,3 +71,17 @@ def process(records: Sequence[InboundRecord], store: EventStore) -> BatchOutcome
         },
     )
     return outcome
+
+
+def handle_lambda_event(event: Any, store: EventStore) -> Dict[str, Any]:
+    """Process an SNS- or SQS-triggered event and answer the way its trigger expects."""
+    records = inbound_records(event)
+    outcome = process(records, store)
+    # Published even when zero, so the alarm sees data rather than a gap.
+    metrics.add_metric(name=NOT_REGISTERED_METRIC, unit=MetricUnit.Count, value=outcome.stored.new_unregistered_pairs)
+    if any(record.get("eventSource") == "aws:sqs" for record in event["Records"]):
+        return outcome.batch_item_failures()
+    if outcome.failed_record_ids:
+        # SNS invokes asynchronously: raising lets Lambda's retries and failure destination keep the record.
+        raise InvalidRecord(f"{len(outcome.failed_record_ids)} SNS record(s) rejected; see the log")
+    return {"recipient_events": len(outcome.events)}

@@ -110,6 +110,22 @@ unregistered_recipient = Table(
     **_MYSQL_TABLE_ARGS,
 )
 
+# Every action the automation takes, so an operator can see what changed, when, why, from what to what.
+automation_audit_log = Table(
+    "automation_audit_log",
+    metadata,
+    Column("audit_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("occurred_at", EventTime, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(parsing.MAX_SHORT), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("before_value", Text()),
+    Column("after_value", Text()),
+    Column("actor", String(parsing.MAX_SHORT), nullable=False),
+    Index("ix_automation_audit_log_occurred_at", "occurred_at"),
+    **_MYSQL_TABLE_ARGS,
+)
+
 
 def users_table(config: UsersTable) -> Table:
     """The application's users table, described only as far as the guard uses it."""

@@ -1,0 +1,127 @@
+"""The parser alone: how SES's two formats and their wrappings become recipient events."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from ses_guard.parsing import InboundRecord, InvalidRecord, Skipped, inbound_records, parse_record, parse_timestamp
+from tests import ses_samples as ses
+
+
+def parse(message, sns_id="sns-1"):
+    return parse_record(InboundRecord("r1", ses.sns_envelope(message, message_id=sns_id)))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2016-01-27T14:59:38.237Z", datetime(2016, 1, 27, 14, 59, 38, 237000)),
+        ("2016-01-27T14:59:38Z", datetime(2016, 1, 27, 14, 59, 38)),
+        ("2016-01-27T14:59:38.2Z", datetime(2016, 1, 27, 14, 59, 38, 200000)),
+        ("2016-01-27T14:59:38.237891Z", datetime(2016, 1, 27, 14, 59, 38, 237000)),
+        ("2016-01-27T16:59:38.5+02:00", datetime(2016, 1, 27, 14, 59, 38, 500000)),
+    ],
+)
+def test_timestamps_become_naive_utc_at_millisecond_precision(text, expected):
+    assert parse_timestamp(text) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "", None, 1453906778])
+def test_unreadable_timestamps_are_invalid_records(text):
+    with pytest.raises(InvalidRecord):
+        parse_timestamp(text)
+
+
+def test_a_bounce_yields_one_event_per_bounced_recipient_with_its_details():
+    message = ses.notification(
+        "Bounce",
+        ["a@x.test", "b@x.test"],
+        bounce_type="Transient",
+        bounce_sub_type="MailboxFull",
+        diagnostic="smtp; 552 full",
+    )
+    events = parse(message)
+    assert [e.destination_address for e in events] == ["a@x.test", "b@x.test"]
+    first = events[0]
+    assert (first.status, first.bounce_type, first.bounce_sub_type) == ("Bounce", "Transient", "MailboxFull")
+    assert first.diagnostic_code == "smtp; 552 full"
+    assert first.feedback_id == message["bounce"]["feedbackId"]
+    assert first.aws_sns_message_id == "sns-1"
+    assert first.ses_message_id == message["mail"]["messageId"]
+    assert first.caller_identity == "app-sender"
+    assert first.sending_account_id == ses.ACCOUNT
+
+
+def test_a_complaint_keeps_its_feedback_type():
+    [event] = parse(ses.notification("Complaint", ["a@x.test"]))
+    assert (event.status, event.complaint_feedback_type) == ("Complaint", "abuse")
+
+
+def test_the_event_key_is_the_same_through_both_paths_and_differs_per_event():
+    identity = ses.notification("Bounce", ["A@x.test"])
+    published = json.loads(json.dumps(identity))
+    published["eventType"] = published.pop("notificationType")
+    published["bounce"]["bouncedRecipients"][0]["emailAddress"] = " a@X.test "
+    [from_identity] = parse(identity, sns_id="one")
+    [from_publishing] = parse(published, sns_id="two")
+    assert from_identity.event_key == from_publishing.event_key
+
+    delivered = ses.notification("Delivery", ["a@x.test"], message_id=identity["mail"]["messageId"])
+    [delivery] = parse(delivered)
+    assert delivery.event_key != from_identity.event_key
+    assert delivery.pair_key == from_identity.pair_key
+
+
+def test_a_missing_subject_is_stored_as_null():
+    [event] = parse(ses.notification("Delivery", ["a@x.test"], subject=None))
+    assert event.subject is None
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda m: m.pop("mail"), "no 'mail' object"),
+        (lambda m: m["mail"].pop("messageId"), "mail.messageId is missing"),
+        (lambda m: m["delivery"].update(recipients="a@x.test"), "recipients are not a list"),
+        (lambda m: m["delivery"].update(recipients=[42]), "recipient address is missing or not a string"),
+        (lambda m: m["delivery"].update(recipients=["   "]), "recipient address is empty"),
+        (lambda m: m["delivery"].update(recipients=["a" * 321]), "longer than 320"),
+        (lambda m: m["delivery"].pop("recipients"), "names no recipients"),
+        (lambda m: m["delivery"].update(timestamp="soon"), "not ISO 8601"),
+    ],
+)
+def test_structurally_broken_notifications_are_invalid_records(mutate, reason):
+    message = ses.notification("Delivery", ["a@x.test"])
+    mutate(message)
+    with pytest.raises(InvalidRecord, match=reason):
+        parse(message)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"Type": "SubscriptionConfirmation", "MessageId": "1", "Message": "confirm", "SubscribeURL": "https://x"},
+        ses.sns_envelope({"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "ok"}),
+        ses.sns_envelope({"eventType": "Teleport", "mail": {}}),
+        ses.sns_envelope({"something": "else"}),
+    ],
+)
+def test_handshakes_and_unknown_types_are_skipped(payload):
+    assert isinstance(parse_record(InboundRecord("r", json.dumps(payload))), Skipped)
+
+
+def test_a_non_object_notification_is_invalid():
+    with pytest.raises(InvalidRecord, match="not a JSON object"):
+        parse_record(InboundRecord("r", ses.sns_envelope("[1, 2]")))
+
+
+def test_inbound_records_reads_sqs_and_sns_events_and_rejects_anything_else():
+    sqs = inbound_records(ses.sqs_event(["{}"]))
+    assert sqs[0].record_id.startswith("sqs-0-")
+    sns = inbound_records(ses.sns_event(["{}"], message_id="m-9"))
+    assert sns[0].record_id == "m-9"
+    with pytest.raises(ValueError, match="no Records list"):
+        inbound_records({"detail-type": "Scheduled Event"})
