@@ -1,0 +1,54 @@
+output "events_topic_arn" {
+  description = "ARN of the SNS topic with the SES events."
+  value       = module.ses_guard.events_topic_arn
+}
+
+output "warning_topic_arn" {
+  description = "ARN of the warning alert topic."
+  value       = module.ses_guard.warning_topic_arn
+}
+
+output "critical_topic_arn" {
+  description = "ARN of the critical alert topic."
+  value       = module.ses_guard.critical_topic_arn
+}
+
+output "configuration_set_name" {
+  description = "Configuration set to send with."
+  value       = module.ses_guard.configuration_set_name
+}
+
+output "sender_identity" {
+  description = "The SES identity whose notifications are wired."
+  value       = aws_ses_email_identity.sender.email
+}
+
+output "alarm_names" {
+  description = "Names of all alarms."
+  value       = module.ses_guard.alarm_names
+}
+
+output "function_names" {
+  description = "Names of the Lambda functions."
+  value       = module.ses_guard.function_names
+}
+
+output "queue_url" {
+  description = "URL of the SES event queue."
+  value       = module.ses_guard.queue_url
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue."
+  value       = module.ses_guard.dead_letter_queue_url
+}
+
+output "kms_key_arn" {
+  description = "ARN of the KMS key the module created."
+  value       = module.ses_guard.kms_key_arn
+}
+
+output "event_source_mapping_id" {
+  description = "UUID of the event source mapping feeding the processor."
+  value       = module.ses_guard.event_source_mapping_id
+}

@@ -1,0 +1,96 @@
+module "notifications" {
+  source = "./modules/notifications"
+
+  name                            = var.name
+  create_kms_key                  = var.create_kms_key
+  kms_key_arn                     = var.kms_key_arn
+  kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
+  subscriptions                   = var.alert_subscriptions
+  tags                            = var.tags
+}
+
+module "ses_events" {
+  source = "./modules/ses-events"
+
+  name                     = var.name
+  events_topic_arn         = module.notifications.events_topic_arn
+  create_configuration_set = var.create_configuration_set
+  event_types              = var.configuration_set_event_types
+  tls_policy               = var.configuration_set_tls_policy
+  identities               = var.identities
+}
+
+module "alarms" {
+  source = "./modules/alarms"
+
+  name                                   = var.name
+  warning_topic_arn                      = module.notifications.warning_topic_arn
+  critical_topic_arn                     = module.notifications.critical_topic_arn
+  daily_send_quota                       = var.daily_send_quota
+  send_quota_alarm_percent               = var.send_quota_alarm_percent
+  bounce_rate_alarm_percent              = var.bounce_rate_alarm_percent
+  complaint_rate_alarm_percent           = var.complaint_rate_alarm_percent
+  reputation_alarm_period                = var.reputation_alarm_period
+  metrics_namespace                      = var.metrics_namespace
+  service_name                           = var.name
+  unregistered_recipient_alarm_threshold = var.unregistered_recipient_alarm_threshold
+  unregistered_recipient_alarm_period    = var.unregistered_recipient_alarm_period
+  processor_function_name                = module.lambdas.function_names["process-events"]
+  queue_name                             = module.lambdas.queue_name
+  dead_letter_queue_name                 = module.lambdas.dead_letter_queue_name
+  processor_error_alarm_threshold        = var.processor_error_alarm_threshold
+  dead_letter_alarm_threshold            = var.dead_letter_alarm_threshold
+  queue_age_alarm_threshold_seconds      = var.queue_age_alarm_threshold_seconds
+  pipeline_alarm_period                  = var.pipeline_alarm_period
+  tags                                   = var.tags
+}
+
+module "lambdas" {
+  source = "./modules/lambdas"
+
+  name                  = var.name
+  lambda_zip_path       = var.lambda_zip_path
+  runtime               = var.lambda_runtime
+  memory_size           = var.lambda_memory_size
+  timeout               = var.lambda_timeout
+  log_level             = var.log_level
+  log_retention_in_days = var.log_retention_in_days
+  metrics_namespace     = var.metrics_namespace
+  kms_key_arn           = module.notifications.kms_key_arn
+  events_topic_arn      = module.notifications.events_topic_arn
+  warning_topic_arn     = module.notifications.warning_topic_arn
+  critical_topic_arn    = module.notifications.critical_topic_arn
+
+  db_secret_arn          = var.db_secret_arn
+  db_secret_kms_key_arn  = var.db_secret_kms_key_arn
+  database_url           = var.database_url
+  users_table            = var.users_table
+  users_id_column        = var.users_id_column
+  users_email_column     = var.users_email_column
+  users_validated_column = var.users_validated_column
+  subnet_ids             = var.subnet_ids
+  security_group_ids     = var.security_group_ids
+
+  event_batch_size                = var.event_batch_size
+  event_batching_window_seconds   = var.event_batching_window_seconds
+  event_processor_max_concurrency = var.event_processor_max_concurrency
+  event_max_receive_count         = var.event_max_receive_count
+
+  create_quota_sync     = var.create_quota_sync
+  quota_sync_schedule   = var.quota_sync_schedule
+  send_count_alarms     = module.alarms.send_count_alarms
+  send_count_alarm_arns = values(module.alarms.send_count_alarm_arns)
+
+  create_bounce_hygiene           = var.create_bounce_hygiene
+  bounce_hygiene_schedule         = var.bounce_hygiene_schedule
+  hygiene_bounce_threshold        = var.hygiene_bounce_threshold
+  hygiene_window_days             = var.hygiene_window_days
+  hygiene_bounce_types            = var.hygiene_bounce_types
+  hygiene_invalidate_on_complaint = var.hygiene_invalidate_on_complaint
+
+  create_sending_breaker     = var.create_sending_breaker
+  breaker_alarm_names        = [for alarm in var.sending_breaker_alarms : module.alarms.critical_alarm_names[alarm]]
+  breaker_configuration_sets = var.sending_breaker_configuration_sets
+
+  tags = var.tags
+}

@@ -1,0 +1,148 @@
+locals {
+  topic_arns = {
+    warning  = var.warning_topic_arn
+    critical = var.critical_topic_arn
+  }
+
+  reputation = {
+    bounce-rate = {
+      metric_name = "Reputation.BounceRate"
+      percent     = var.bounce_rate_alarm_percent
+      description = "SES bounce rate is at or above %s%%. SES reviews accounts above 5%% and may pause sending above 10%%. Find the bouncing recipients in user_email_log, stop mailing them (bounce hygiene) and check how addresses are collected."
+    }
+    complaint-rate = {
+      metric_name = "Reputation.ComplaintRate"
+      percent     = var.complaint_rate_alarm_percent
+      description = "SES complaint rate is at or above %s%%. SES reviews accounts above 0.1%% and may pause sending above 0.5%%. Find who complained, stop mailing them and review what was sent and to whom it was sent without consent."
+    }
+  }
+
+  reputation_alarms = merge([
+    for kind, spec in local.reputation : {
+      for tier, topic_arn in local.topic_arns : "${kind}-${tier}" => {
+        metric_name = spec.metric_name
+        percent     = spec.percent[tier]
+        topic_arn   = topic_arn
+        description = format(spec.description, spec.percent[tier])
+      }
+    }
+  ]...)
+
+  pipeline = {
+    processor-errors = {
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = var.processor_function_name }
+      threshold   = var.processor_error_alarm_threshold
+      description = "The SES event processor (${coalesce(var.processor_function_name, "-")}) failed %s or more times in ${var.pipeline_alarm_period} s. Events are retried and then dead-lettered, so nothing is lost yet: read the function's log group (database unreachable? credentials?)."
+    }
+    dead-letters = {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = var.dead_letter_queue_name }
+      threshold   = var.dead_letter_alarm_threshold
+      description = "%s or more SES events (${coalesce(var.dead_letter_queue_name, "-")}) failed processing repeatedly and were not recorded. Fix the cause from the processor's logs, then redrive the dead-letter queue to the source queue."
+    }
+    queue-age = {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateAgeOfOldestMessage"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = var.queue_name }
+      threshold   = var.queue_age_alarm_threshold_seconds
+      description = "The oldest SES event in ${coalesce(var.queue_name, "-")} has waited %s s or more: the processor is failing, throttled or too slow, and the unregistered-recipient alarms are blind until it catches up."
+    }
+  }
+
+  pipeline_alarms = var.create_pipeline_alarms ? merge([
+    for kind, spec in local.pipeline : {
+      for tier, topic_arn in local.topic_arns : "${kind}-${tier}" => merge(spec, {
+        threshold   = spec.threshold[tier]
+        topic_arn   = topic_arn
+        description = format(spec.description, spec.threshold[tier])
+      })
+    }
+  ]...) : {}
+}
+
+resource "aws_cloudwatch_metric_alarm" "send_count" {
+  for_each = local.topic_arns
+
+  alarm_name        = "${var.name}-send-count-${each.key}"
+  alarm_description = "SES sent ${var.send_quota_alarm_percent[each.key]}% or more of the daily sending quota within one day. Check that the volume is expected (a leak sends too); if it is, request a quota increase from AWS Support before sending stops."
+  namespace         = "AWS/SES"
+  metric_name       = "Send"
+  statistic         = "Sum"
+  # SES's quota counts a rolling 24 hours; one day is the longest period an alarm can have.
+  period              = 86400
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = floor(var.daily_send_quota * var.send_quota_alarm_percent[each.key] / 100)
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [each.value]
+  ok_actions          = [each.value]
+  tags                = var.tags
+
+  lifecycle {
+    # The quota-sync function rewrites the thresholds whenever the SES quota changes.
+    ignore_changes = [threshold]
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "reputation" {
+  for_each = local.reputation_alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/SES"
+  metric_name         = each.value.metric_name
+  statistic           = "Average"
+  period              = var.reputation_alarm_period
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  # SES reports the rates as fractions: 5% is 0.05.
+  threshold          = each.value.percent / 100
+  treat_missing_data = "notBreaching"
+  alarm_actions      = [each.value.topic_arn]
+  ok_actions         = [each.value.topic_arn]
+  tags               = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "unregistered_recipients" {
+  for_each = local.topic_arns
+
+  alarm_name          = "${var.name}-unregistered-recipients-${each.key}"
+  alarm_description   = "SES delivered ${var.unregistered_recipient_alarm_threshold[each.key]} or more mails within ${var.unregistered_recipient_alarm_period} s to addresses that are not users of the application. Look up source_ip and source_arn in unvalidated_email_log: unknown IPs mean leaked credentials (disable and rotate them), known ones a compromised host or someone testing in production."
+  namespace           = var.metrics_namespace
+  metric_name         = "EmailNotRegisteredCount"
+  dimensions          = { service = var.service_name }
+  statistic           = "Sum"
+  period              = var.unregistered_recipient_alarm_period
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = var.unregistered_recipient_alarm_threshold[each.key]
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [each.value]
+  ok_actions          = [each.value]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "pipeline" {
+  for_each = local.pipeline_alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = var.pipeline_alarm_period
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [each.value.topic_arn]
+  ok_actions          = [each.value.topic_arn]
+  tags                = var.tags
+}

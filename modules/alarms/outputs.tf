@@ -1,0 +1,39 @@
+output "alarm_names" {
+  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate, unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age)."
+  value = merge(
+    { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.alarm_name },
+    { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.alarm_name },
+    { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm.alarm_name },
+    { for key, alarm in aws_cloudwatch_metric_alarm.pipeline : key => alarm.alarm_name },
+  )
+}
+
+output "alarm_arns" {
+  description = "ARNs of all alarms, keyed like alarm_names."
+  value = merge(
+    { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.arn },
+    { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.pipeline : key => alarm.arn },
+  )
+}
+
+output "send_count_alarms" {
+  description = "The send-count alarms the quota-sync function keeps at a share of the quota: alarm name => percent of Max24HourSend (SEND_COUNT_ALARMS)."
+  value       = { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : alarm.alarm_name => var.send_quota_alarm_percent[tier] }
+}
+
+output "send_count_alarm_arns" {
+  description = "ARNs of the send-count alarms, keyed warning and critical."
+  value       = { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : tier => alarm.arn }
+}
+
+output "critical_alarm_names" {
+  description = "Names of the critical alarms on SES itself (not the pipeline's), keyed send-count, bounce-rate, complaint-rate, unregistered-recipients: the alarms a sending breaker can act on."
+  value = {
+    send-count              = aws_cloudwatch_metric_alarm.send_count["critical"].alarm_name
+    bounce-rate             = aws_cloudwatch_metric_alarm.reputation["bounce-rate-critical"].alarm_name
+    complaint-rate          = aws_cloudwatch_metric_alarm.reputation["complaint-rate-critical"].alarm_name
+    unregistered-recipients = aws_cloudwatch_metric_alarm.unregistered_recipients["critical"].alarm_name
+  }
+}

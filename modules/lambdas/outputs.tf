@@ -1,0 +1,59 @@
+output "function_names" {
+  description = "Names of the functions, keyed process-events, sync-thresholds, suppress-bouncing-users, disable-sending (those created)."
+  value       = { for key, function in aws_lambda_function.this : key => function.function_name }
+}
+
+output "function_arns" {
+  description = "ARNs of the functions, keyed like function_names."
+  value       = { for key, function in aws_lambda_function.this : key => function.arn }
+}
+
+output "role_arns" {
+  description = "ARNs of the functions' IAM roles, keyed like function_names."
+  value       = { for key, role in aws_iam_role.this : key => role.arn }
+}
+
+output "log_group_names" {
+  description = "Names of the functions' log groups, keyed like function_names."
+  value       = { for key, log_group in aws_cloudwatch_log_group.this : key => log_group.name }
+}
+
+output "queue_name" {
+  description = "Name of the SQS queue the SES events wait in for the processor."
+  value       = aws_sqs_queue.events.name
+}
+
+output "queue_arn" {
+  description = "ARN of the SES event queue."
+  value       = aws_sqs_queue.events.arn
+}
+
+output "queue_url" {
+  description = "URL of the SES event queue."
+  value       = aws_sqs_queue.events.id
+}
+
+output "dead_letter_queue_name" {
+  description = "Name of the queue events land in after failing processing event_max_receive_count times."
+  value       = aws_sqs_queue.dead_letters.name
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dead_letters.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dead_letters.id
+}
+
+output "event_source_mapping_id" {
+  description = "UUID of the event source mapping that feeds the queue to the processor."
+  value       = aws_cloudformation_stack.event_source_mapping.outputs["EventSourceMappingId"]
+}
+
+output "schedule_rule_names" {
+  description = "Names of the EventBridge rules that run the scheduled functions, keyed like function_names."
+  value       = { for key, rule in aws_cloudwatch_event_rule.schedule : key => rule.name }
+}

@@ -1,0 +1,591 @@
+variable "name" {
+  description = "Prefix of every resource name, and the service name the functions log and publish metrics under (POWERTOOLS_SERVICE_NAME)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
+    error_message = "The name must be 1-40 letters, digits, hyphens or underscores, so that <name>-suppress-bouncing-users fits Lambda's 64 characters."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
+
+variable "create_kms_key" {
+  description = "Create a customer-managed KMS key and encrypt the topics with it. Its key policy lets SES, CloudWatch, SNS (delivery to encrypted SQS queues) and CloudWatch Logs of this account use it, which the AWS managed key alias/aws/sns does not."
+  type        = bool
+  default     = false
+}
+
+variable "kms_key_arn" {
+  description = "ARN of an existing customer-managed KMS key to encrypt the topics with, instead of creating one. Its key policy must grant ses.amazonaws.com and cloudwatch.amazonaws.com kms:GenerateDataKey* and kms:Decrypt. Ignored when create_kms_key is true."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "The kms_key_arn must be a KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<key id>."
+  }
+}
+
+variable "kms_key_deletion_window_in_days" {
+  description = "Waiting period before a destroyed KMS key is deleted for good, in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_key_deletion_window_in_days >= 7 && var.kms_key_deletion_window_in_days <= 30
+    error_message = "The deletion window must be between 7 and 30 days."
+  }
+}
+
+variable "alert_subscriptions" {
+  description = "Who hears the alerts, keyed by a stable name. tier is warning or critical; protocol is an SNS protocol (sms, email, email-json, http, https, sqs, lambda, application); endpoint is the phone number, address, URL or ARN. Email and HTTP(S) subscribers must confirm before they receive anything; a lambda endpoint must allow sns.amazonaws.com to invoke it."
+  type = map(object({
+    tier     = string
+    protocol = string
+    endpoint = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for s in values(var.alert_subscriptions) : contains(["warning", "critical"], s.tier)])
+    error_message = "Every subscription's tier must be warning or critical."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.alert_subscriptions) : contains(["sms", "email", "email-json", "http", "https", "sqs", "lambda", "application"], s.protocol)])
+    error_message = "Every subscription's protocol must be one of sms, email, email-json, http, https, sqs, lambda, application."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.alert_subscriptions) : length(trimspace(s.endpoint)) > 0])
+    error_message = "Every subscription needs an endpoint."
+  }
+}
+
+variable "create_configuration_set" {
+  description = "Create a configuration set whose events (sends, rejects, bounces, complaints, deliveries, ...) go to the events topic. Mail must name it (ConfigurationSetName, or a default configuration set) to be tracked."
+  type        = bool
+  default     = true
+}
+
+variable "configuration_set_event_types" {
+  description = "Events the configuration set publishes to the topic. The event processor records send, reject, bounce, complaint and delivery."
+  type        = list(string)
+  default     = ["send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure"]
+
+  validation {
+    condition     = length(var.configuration_set_event_types) > 0 && alltrue([for t in var.configuration_set_event_types : contains(["send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure"], t)])
+    error_message = "The event_types must be a non-empty subset of send, reject, bounce, complaint, delivery, open, click, renderingFailure."
+  }
+}
+
+variable "configuration_set_tls_policy" {
+  description = "Whether mail sent through the configuration set must be delivered over TLS (Require) or may fall back to plain text (Optional). Require drops mail to receiving servers without STARTTLS."
+  type        = string
+  default     = "Optional"
+
+  validation {
+    condition     = contains(["Require", "Optional"], var.configuration_set_tls_policy)
+    error_message = "The tls_policy must be Require or Optional."
+  }
+}
+
+variable "identities" {
+  description = "Existing SES identities (domains or addresses, not ARNs) whose Bounce, Complaint and Delivery notifications go to the events topic with the original headers. They catch mail that does not use the configuration set, such as mail sent with leaked credentials."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for identity in var.identities : can(regex("^[^\\s:/]+$", identity))])
+    error_message = "Each identity must be a domain or an email address, not an ARN."
+  }
+}
+
+variable "daily_send_quota" {
+  description = "The account's SES sending quota (Max24HourSend) when the alarms are created. The send-count thresholds start as percentages of it; afterwards the quota-sync function owns them and Terraform ignores their drift."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.daily_send_quota > 0
+    error_message = "The daily_send_quota must be positive."
+  }
+}
+
+variable "send_quota_alarm_percent" {
+  description = "Share of the daily send quota, in percent, at which the send-count alarms fire."
+  type = object({
+    warning  = number
+    critical = number
+  })
+  default = {
+    warning  = 60
+    critical = 80
+  }
+
+  validation {
+    condition     = var.send_quota_alarm_percent.warning > 0 && var.send_quota_alarm_percent.warning < var.send_quota_alarm_percent.critical && var.send_quota_alarm_percent.critical <= 100
+    error_message = "Send quota percentages need 0 < warning < critical <= 100."
+  }
+}
+
+variable "bounce_rate_alarm_percent" {
+  description = "Bounce rate (SES Reputation.BounceRate), in percent, at which the bounce alarms fire. SES reviews accounts above 5% and may pause sending above 10%."
+  type = object({
+    warning  = number
+    critical = number
+  })
+  default = {
+    warning  = 5
+    critical = 10
+  }
+
+  validation {
+    condition     = var.bounce_rate_alarm_percent.warning > 0 && var.bounce_rate_alarm_percent.warning < var.bounce_rate_alarm_percent.critical && var.bounce_rate_alarm_percent.critical <= 100
+    error_message = "Bounce rate percentages need 0 < warning < critical <= 100."
+  }
+}
+
+variable "complaint_rate_alarm_percent" {
+  description = "Complaint rate (SES Reputation.ComplaintRate), in percent, at which the complaint alarms fire. SES reviews accounts above 0.1% and may pause sending above 0.5%."
+  type = object({
+    warning  = number
+    critical = number
+  })
+  default = {
+    warning  = 0.1
+    critical = 0.5
+  }
+
+  validation {
+    condition     = var.complaint_rate_alarm_percent.warning > 0 && var.complaint_rate_alarm_percent.warning < var.complaint_rate_alarm_percent.critical && var.complaint_rate_alarm_percent.critical <= 100
+    error_message = "Complaint rate percentages need 0 < warning < critical <= 100."
+  }
+}
+
+variable "reputation_alarm_period" {
+  description = "Period over which the bounce and complaint rates are averaged, in seconds."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.reputation_alarm_period >= 60 && var.reputation_alarm_period <= 86400 && var.reputation_alarm_period % 60 == 0
+    error_message = "The reputation_alarm_period must be a multiple of 60 between 60 and 86400 seconds."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the event processor's custom metrics (POWERTOOLS_METRICS_NAMESPACE)."
+  type        = string
+  default     = "SESGuard"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !can(regex("^AWS/", var.metrics_namespace))
+    error_message = "The metrics_namespace must be 1-255 characters of letters, digits and _ . / # : - and must not start with AWS/."
+  }
+}
+
+variable "unregistered_recipient_alarm_threshold" {
+  description = "Number of mails to recipients who are not users of the application (EmailNotRegisteredCount) within one period at which the alarms fire. Such mail is the sign of leaked credentials or a compromised sender."
+  type = object({
+    warning  = number
+    critical = number
+  })
+  default = {
+    warning  = 5
+    critical = 10
+  }
+
+  validation {
+    condition     = var.unregistered_recipient_alarm_threshold.warning >= 1 && var.unregistered_recipient_alarm_threshold.warning < var.unregistered_recipient_alarm_threshold.critical
+    error_message = "Unregistered recipient thresholds need 1 <= warning < critical."
+  }
+}
+
+variable "unregistered_recipient_alarm_period" {
+  description = "Period over which EmailNotRegisteredCount is summed, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.unregistered_recipient_alarm_period >= 60 && var.unregistered_recipient_alarm_period <= 86400 && var.unregistered_recipient_alarm_period % 60 == 0
+    error_message = "The unregistered_recipient_alarm_period must be a multiple of 60 between 60 and 86400 seconds."
+  }
+}
+
+variable "processor_error_alarm_threshold" {
+  description = "Number of failed processor invocations within one period at which the alarms fire."
+  type = object({
+    warning  = number
+    critical = number
+  })
+  default = {
+    warning  = 1
+    critical = 10
+  }
+
+  validation {
+    condition     = var.processor_error_alarm_threshold.warning >= 1 && var.processor_error_alarm_threshold.warning < var.processor_error_alarm_threshold.critical
+    error_message = "Processor error thresholds need 1 <= warning < critical."
+  }
+}
+
+variable "dead_letter_alarm_threshold" {
+  description = "Number of events in the dead-letter queue at which the alarms fire."
+  type = object({
+    warning  = number
+    critical = number
+  })
+  default = {
+    warning  = 1
+    critical = 100
+  }
+
+  validation {
+    condition     = var.dead_letter_alarm_threshold.warning >= 1 && var.dead_letter_alarm_threshold.warning < var.dead_letter_alarm_threshold.critical
+    error_message = "Dead-letter thresholds need 1 <= warning < critical."
+  }
+}
+
+variable "queue_age_alarm_threshold_seconds" {
+  description = "Age of the oldest waiting event, in seconds, at which the alarms fire."
+  type = object({
+    warning  = number
+    critical = number
+  })
+  default = {
+    warning  = 900
+    critical = 3600
+  }
+
+  validation {
+    condition     = var.queue_age_alarm_threshold_seconds.warning >= 60 && var.queue_age_alarm_threshold_seconds.warning < var.queue_age_alarm_threshold_seconds.critical
+    error_message = "Queue age thresholds need 60 <= warning < critical."
+  }
+}
+
+variable "pipeline_alarm_period" {
+  description = "Period of the pipeline health alarms, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.pipeline_alarm_period >= 60 && var.pipeline_alarm_period <= 86400 && var.pipeline_alarm_period % 60 == 0
+    error_message = "The pipeline_alarm_period must be a multiple of 60 between 60 and 86400 seconds."
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the deployment package built by `make build` (dist/ses-guard-lambda.zip): the ses_guard package with SQLAlchemy, PyMySQL and Powertools, for Lambda's x86_64 Linux."
+  type        = string
+
+  validation {
+    condition     = can(regex("\\.zip$", var.lambda_zip_path))
+    error_message = "The lambda_zip_path must name a .zip file."
+  }
+}
+
+variable "lambda_runtime" {
+  description = "Lambda runtime of the functions; the package is built for it (PYTHON_VERSION of `make build`)."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = can(regex("^python3\\.[0-9]+$", var.lambda_runtime))
+    error_message = "The runtime must be a Python 3 Lambda runtime such as python3.12."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of each function, in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
+    error_message = "The memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of each function, in seconds. The event queue's visibility timeout is six times this, as Lambda advises for SQS sources."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.lambda_timeout >= 1 && var.lambda_timeout <= 900
+    error_message = "The timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the functions (POWERTOOLS_LOG_LEVEL)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "The log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "How long the functions' logs are kept. The processor's logs are the evidence when credentials leak, so keep them long enough for an investigation."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_in_days)
+    error_message = "The log_retention_in_days must be one CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827 or 3653."
+  }
+}
+
+variable "db_secret_arn" {
+  description = "ARN of the Secrets Manager secret with the application database's credentials, in the JSON format RDS uses (engine, host, port, username, password, dbname). Set this or database_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.db_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.db_secret_arn))
+    error_message = "The db_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "db_secret_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key the database secret is encrypted with, if any; the functions get kms:Decrypt on it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.db_secret_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.db_secret_kms_key_arn))
+    error_message = "The db_secret_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "database_url" {
+  description = "SQLAlchemy URL of the database (DATABASE_URL), instead of db_secret_arn, for databases outside AWS or a demo. It lands in the functions' environment, so prefer db_secret_arn for real credentials."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.database_url == null || can(regex("^[a-z0-9+]+://", var.database_url))
+    error_message = "The database_url must be an SQLAlchemy URL such as mysql+pymysql://user:pass@host/db."
+  }
+}
+
+variable "users_table" {
+  description = "The application's table of users (USERS_TABLE)."
+  type        = string
+  default     = "users"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$.]*$", var.users_table))
+    error_message = "The users_table must be an SQL identifier (optionally schema.table)."
+  }
+}
+
+variable "users_id_column" {
+  description = "Primary key column of the users table (USERS_ID_COLUMN)."
+  type        = string
+  default     = "user_id"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]*$", var.users_id_column))
+    error_message = "The users_id_column must be an SQL identifier."
+  }
+}
+
+variable "users_email_column" {
+  description = "Email address column of the users table (USERS_EMAIL_COLUMN)."
+  type        = string
+  default     = "email_address"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]*$", var.users_email_column))
+    error_message = "The users_email_column must be an SQL identifier."
+  }
+}
+
+variable "users_validated_column" {
+  description = "Column of the users table that says whether the address may be mailed (USERS_VALIDATED_COLUMN); bounce hygiene sets it to 0."
+  type        = string
+  default     = "validated"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]*$", var.users_validated_column))
+    error_message = "The users_validated_column must be an SQL identifier."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Subnets for the functions that use the database (processor, hygiene, breaker), when it is only reachable inside a VPC. The subnets need a route to the AWS APIs (NAT or VPC endpoints for Secrets Manager, SES, SNS). Empty runs them outside any VPC."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+    error_message = "Each subnet ID must look like subnet-0123abcd."
+  }
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the functions in the VPC; they must allow reaching the database. Required with subnet_ids."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))])
+    error_message = "Each security group ID must look like sg-0123abcd."
+  }
+}
+
+variable "event_batch_size" {
+  description = "Most SES events the processor receives in one invocation."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.event_batch_size >= 1 && var.event_batch_size <= 10000
+    error_message = "The event_batch_size must be between 1 and 10000."
+  }
+}
+
+variable "event_batching_window_seconds" {
+  description = "How long Lambda gathers events before invoking the processor, in seconds. Must be at least 1 when event_batch_size is above 10."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.event_batching_window_seconds >= 0 && var.event_batching_window_seconds <= 300
+    error_message = "The event_batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "event_processor_max_concurrency" {
+  description = "Most processor invocations running at once (the event source mapping's maximum concurrency), which bounds the database connections it opens."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.event_processor_max_concurrency >= 2 && var.event_processor_max_concurrency <= 1000
+    error_message = "The event_processor_max_concurrency must be between 2 and 1000 (Lambda's limits)."
+  }
+}
+
+variable "event_max_receive_count" {
+  description = "How often an event is tried before it moves to the dead-letter queue."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.event_max_receive_count >= 1 && var.event_max_receive_count <= 1000
+    error_message = "The event_max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "create_quota_sync" {
+  description = "Create the function that keeps the send-count alarm thresholds at their share of the SES quota."
+  type        = bool
+  default     = true
+}
+
+variable "quota_sync_schedule" {
+  description = "EventBridge schedule expression of the quota sync."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.quota_sync_schedule))
+    error_message = "The quota_sync_schedule must be rate(...) or cron(...)."
+  }
+}
+
+variable "create_bounce_hygiene" {
+  description = "Create the function that stops mailing users whose addresses keep bouncing (sets their validated column to 0)."
+  type        = bool
+  default     = true
+}
+
+variable "bounce_hygiene_schedule" {
+  description = "EventBridge schedule expression of the bounce hygiene."
+  type        = string
+  default     = "rate(1 day)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.bounce_hygiene_schedule))
+    error_message = "The bounce_hygiene_schedule must be rate(...) or cron(...)."
+  }
+}
+
+variable "hygiene_bounce_threshold" {
+  description = "Bounces within the window after which a user is no longer mailed (HYGIENE_BOUNCE_THRESHOLD)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.hygiene_bounce_threshold >= 1 && floor(var.hygiene_bounce_threshold) == var.hygiene_bounce_threshold
+    error_message = "The hygiene_bounce_threshold must be a whole number of at least 1."
+  }
+}
+
+variable "hygiene_window_days" {
+  description = "Days of bounces the hygiene counts (HYGIENE_WINDOW_DAYS)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.hygiene_window_days >= 1 && floor(var.hygiene_window_days) == var.hygiene_window_days
+    error_message = "The hygiene_window_days must be a whole number of at least 1."
+  }
+}
+
+variable "hygiene_bounce_types" {
+  description = "SES bounce types the hygiene counts (HYGIENE_BOUNCE_TYPES)."
+  type        = list(string)
+  default     = ["Permanent", "Transient"]
+
+  validation {
+    condition     = length(var.hygiene_bounce_types) > 0 && alltrue([for t in var.hygiene_bounce_types : contains(["Permanent", "Transient", "Undetermined"], t)])
+    error_message = "The hygiene_bounce_types must be a non-empty subset of Permanent, Transient, Undetermined."
+  }
+}
+
+variable "hygiene_invalidate_on_complaint" {
+  description = "Also stop mailing users who complained (HYGIENE_INVALIDATE_ON_COMPLAINT)."
+  type        = bool
+  default     = true
+}
+
+variable "create_sending_breaker" {
+  description = "Create the sending breaker: a function on the critical topic that disables SES sending when one of sending_breaker_alarms goes to ALARM. It never re-enables sending; see the runbook."
+  type        = bool
+  default     = false
+}
+
+variable "sending_breaker_alarms" {
+  description = "Which critical alarms make the sending breaker stop sending: any of unregistered-recipients, bounce-rate, complaint-rate, send-count."
+  type        = list(string)
+  default     = ["unregistered-recipients"]
+
+  validation {
+    condition     = length(var.sending_breaker_alarms) > 0 && alltrue([for alarm in var.sending_breaker_alarms : contains(["unregistered-recipients", "bounce-rate", "complaint-rate", "send-count"], alarm)])
+    error_message = "The sending_breaker_alarms must be a non-empty subset of unregistered-recipients, bounce-rate, complaint-rate, send-count."
+  }
+}
+
+variable "sending_breaker_configuration_sets" {
+  description = "Configuration sets the breaker disables. Empty disables sending for the whole account, which also stops mail that does not use a configuration set, as leaked credentials usually do."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.sending_breaker_configuration_sets : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
+    error_message = "Each configuration set name must be 1-64 letters, digits, hyphens or underscores."
+  }
+}
