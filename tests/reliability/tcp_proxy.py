@@ -1,0 +1,128 @@
+"""A TCP proxy in front of MariaDB that a test can cut: the database "goes away" for real.
+
+Cutting closes every open connection (the client sees "Lost connection", the server rolls back the
+open transaction) and makes new connections fail at the handshake until restore().
+`cut_after_commit()` forwards the next COMMIT to the server, then cuts before its reply returns:
+the transaction is committed but the client only sees an error (the in-doubt case).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import List, Optional, Tuple
+
+
+class CuttableProxy:
+    def __init__(self, target: Tuple[str, int]) -> None:
+        self.target = target
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._sockets: List[socket.socket] = []
+        self._up = True
+        self._cut_after_commit = False
+        self._replies_muted = False
+        self._closed = False
+        self.connections_accepted = 0
+        self.connections_refused = 0
+        self._acceptor = threading.Thread(target=self._accept_loop, name="proxy-accept", daemon=True)
+        self._acceptor.start()
+
+    # -- control ---------------------------------------------------------------------------------
+    def cut(self) -> None:
+        """The database goes away: open connections die, new ones fail."""
+        with self._lock:
+            self._up = False
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _close(sock)
+
+    def restore(self) -> None:
+        with self._lock:
+            self._up = True
+            self._cut_after_commit = False
+            self._replies_muted = False
+
+    def cut_after_commit(self) -> None:
+        """Let the next COMMIT reach the server, then cut before the client gets the answer."""
+        with self._lock:
+            self._cut_after_commit = True
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+        _close(self._listener)
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                up = self._up
+            if not up:
+                self.connections_refused += 1
+                _close(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                _close(client)
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+                self.connections_accepted += 1
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                _close(sink)
+                _close(source)
+                return
+            in_doubt = from_client and self._cut_after_commit and _is_commit(data)
+            if in_doubt:
+                self._replies_muted = True  # the server's "OK" to this COMMIT never reaches the client
+            if not from_client and self._replies_muted:
+                continue
+            try:
+                sink.sendall(data)
+            except OSError:
+                _close(source)
+                return
+            if in_doubt:
+                # Give the server time to commit, then lose the reply with the connection.
+                time.sleep(0.3)
+                self.cut()
+                return
+
+
+def _is_commit(packet: bytes) -> bool:
+    # MySQL protocol: 3-byte length, 1-byte sequence, COM_QUERY (0x03), then the statement.
+    return len(packet) > 5 and packet[4] == 0x03 and packet[5:].strip().upper() == b"COMMIT"
+
+
+def _close(sock: Optional[socket.socket]) -> None:
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
