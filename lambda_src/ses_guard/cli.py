@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections import Counter
@@ -12,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from ses_guard import database, migrate, parsing, processor, schema
+from ses_guard import aws, database, hygiene, migrate, parsing, processor, schema, thresholds
 from ses_guard.observability import log_to_stderr
 from ses_guard.parsing import InboundRecord
 from ses_guard.settings import ConfigurationError, Settings, get_settings
@@ -61,7 +62,47 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("files", nargs="+", type=Path, metavar="FILE")
     replay.set_defaults(run=_replay)
+
+    sync = commands.add_parser(
+        "sync-thresholds",
+        help="set the send-count alarms' thresholds from the current SES quota",
+        description="Reads the account's SES 24-hour quota and sets each send-count alarm's threshold to its "
+        "share of it, keeping every other alarm setting. The alarms and their percentages come from "
+        'SEND_COUNT_ALARMS (JSON, e.g. {"myapp-ses-send-count-warning": 60, "myapp-ses-send-count-critical": 80}); '
+        "changes are announced on WARNING_TOPIC_ARN when set and recorded in automation_audit_log. "
+        "Uses the usual AWS credentials and region.",
+    )
+    sync.set_defaults(run=_sync_thresholds)
+
+    clean = commands.add_parser(
+        "hygiene",
+        help="set validated = 0 for users whose mail keeps bouncing or who complained",
+        description="Finds validated users with at least --threshold bounces of the given types in the last "
+        "--days days (and, unless --no-complaints, any complaint), sets their validated column to 0 and records "
+        "each change in automation_audit_log. Defaults come from HYGIENE_* variables (5 bounces, 30 days, "
+        "Permanent and Transient bounces, complaints count).",
+    )
+    clean.add_argument("--dry-run", action="store_true", help="list who would change; change nothing")
+    clean.add_argument("--threshold", type=_at_least_one, metavar="N", help="bounces that invalidate a user")
+    clean.add_argument("--days", type=_at_least_one, metavar="D", help="look-back window in days")
+    clean.add_argument(
+        "--bounce-types",
+        metavar="TYPES",
+        help="comma-separated SES bounce types that count (Permanent,Transient,Undetermined)",
+    )
+    clean.add_argument("--no-complaints", action="store_true", help="do not invalidate users for complaints")
+    clean.set_defaults(run=_hygiene)
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _engine(settings: Settings) -> Engine:
@@ -143,6 +184,37 @@ def _print_summary(outcome: processor.BatchOutcome, added: Dict[Tuple[str, str],
     print(f"failed records: {len(outcome.failed_record_ids)}")
     for record_id in outcome.failed_record_ids:
         print(f"  {record_id}")
+
+
+def _sync_thresholds(_args, settings: Settings) -> int:
+    report = thresholds.sync(
+        settings, aws.client("ses"), aws.client("cloudwatch"), aws.client("sns"), _engine(settings)
+    )
+    print(f"SES quota: {report.max_24_hour_send:,.0f} per 24 h, {report.quota_used_percent:.1f}% used")
+    if not report.changes:
+        print("thresholds already match the quota: nothing changed")
+    for change in report.changes:
+        print(f"  {change.alarm_name}: {change.before:,.2f} -> {change.after:,.2f} ({change.percent:g}%)")
+    return 0
+
+
+def _hygiene(args, settings: Settings) -> int:
+    overrides = {}
+    if args.threshold:
+        overrides["hygiene_bounce_threshold"] = args.threshold
+    if args.days:
+        overrides["hygiene_window_days"] = args.days
+    if args.bounce_types:
+        overrides["hygiene_bounce_types"] = tuple(t.strip() for t in args.bounce_types.split(",") if t.strip())
+    if args.no_complaints:
+        overrides["hygiene_invalidate_on_complaint"] = False
+    settings = dataclasses.replace(settings, **overrides)
+    changed = hygiene.run(_engine(settings), settings, dry_run=args.dry_run)
+    verb = "would set validated = 0 for" if args.dry_run else "set validated = 0 for"
+    print(f"{verb} {len(changed)} user(s)")
+    for user in changed:
+        print(f"  {user.user_id:>8}  {user.email_address:<40} {user.reason}")
+    return 0
 
 
 if __name__ == "__main__":

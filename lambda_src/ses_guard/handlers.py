@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Dict
 
-from ses_guard import processor
+from ses_guard import aws, breaker, database, hygiene, processor, thresholds
 from ses_guard.observability import logger, metrics
+from ses_guard.settings import get_settings
 
 
 @metrics.log_metrics
@@ -13,3 +15,29 @@ from ses_guard.observability import logger, metrics
 def process_events(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """SNS- or SQS-triggered: log every recipient of every SES event, count mail to non-users."""
     return processor.handle_lambda_event(event, processor.get_store())
+
+
+@logger.inject_lambda_context
+def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
+    """Scheduled: move the send-count alarms' thresholds to their share of the SES quota."""
+    report = thresholds.sync(
+        get_settings(), aws.client("ses"), aws.client("cloudwatch"), aws.client("sns"), database.get_engine()
+    )
+    return {"max_24_hour_send": report.max_24_hour_send, "changes": [asdict(c) for c in report.changes]}
+
+
+@logger.inject_lambda_context
+def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
+    """Subscribed to the critical alert topic: the breaker (see ses_guard.breaker)."""
+    account_id = context.invoked_function_arn.split(":")[4]
+    outcome = breaker.handle(
+        event, get_settings(), account_id, aws.client("ses"), aws.client("sns"), database.get_engine()
+    )
+    return asdict(outcome)
+
+
+@logger.inject_lambda_context
+def suppress_bouncing_users(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
+    """Scheduled: set validated = 0 for users who keep bouncing or complained."""
+    invalidated = hygiene.run(database.get_engine(), get_settings())
+    return {"invalidated": [asdict(user) for user in invalidated]}

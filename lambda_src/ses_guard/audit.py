@@ -1,0 +1,61 @@
+"""The audit trail of every action the automation takes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from ses_guard.schema import automation_audit_log
+
+THRESHOLD_CHANGED = "threshold_changed"
+SENDING_DISABLED = "sending_disabled"
+USER_INVALIDATED = "user_invalidated"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    action: str
+    target: str
+    reason: str
+    before_value: Optional[str] = None
+    after_value: Optional[str] = None
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def actor() -> str:
+    """Who acted: the Lambda function, or the operator's CLI."""
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "ses-guard cli"
+
+
+def record(connection: Connection, entries: List[AuditEntry], occurred_at: Optional[datetime] = None) -> None:
+    if not entries:
+        return
+    when = occurred_at or utcnow()
+    connection.execute(
+        automation_audit_log.insert(),
+        [
+            {
+                "occurred_at": when,
+                "action": entry.action,
+                "target": entry.target,
+                "reason": entry.reason,
+                "before_value": entry.before_value,
+                "after_value": entry.after_value,
+                "actor": actor(),
+            }
+            for entry in entries
+        ],
+    )
+
+
+def entries(connection: Connection) -> List[dict]:
+    query = select(automation_audit_log).order_by(automation_audit_log.c.audit_id)
+    return [dict(row._mapping) for row in connection.execute(query)]

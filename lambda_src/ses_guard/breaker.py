@@ -1,0 +1,182 @@
+"""The sending breaker: stop SES sending when the unregistered-recipient alarm fires.
+
+It acts only on a CloudWatch alarm notification, from this account, for an allowlisted alarm, entering
+ALARM. It never re-enables sending: that is an operator's decision after investigating.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from ses_guard import audit
+from ses_guard.observability import logger
+from ses_guard.schema import unvalidated_email_log
+from ses_guard.settings import Settings
+
+EVIDENCE_WINDOW = timedelta(hours=24)
+EVIDENCE_TOP = 5
+
+REENABLE_HINT = (
+    "After investigating (rotate leaked credentials, check the source IPs above), re-enable with:\n"
+    "  aws ses update-account-sending-enabled --enabled\n"
+    "or, for a configuration set:\n"
+    "  aws ses update-configuration-set-sending-enabled --configuration-set-name NAME --enabled"
+)
+
+
+@dataclass(frozen=True)
+class AlarmNotification:
+    alarm_name: str
+    account_id: str
+    new_state: str
+    reason: str
+    state_change_time: str
+
+
+@dataclass
+class Evidence:
+    source_ips: List[Tuple[Optional[str], int]] = field(default_factory=list)
+    caller_identities: List[Tuple[Optional[str], int]] = field(default_factory=list)
+    unregistered_sends: int = 0
+
+
+@dataclass
+class BreakerOutcome:
+    acted_on: List[str] = field(default_factory=list)
+    ignored: List[str] = field(default_factory=list)
+    disabled_targets: List[str] = field(default_factory=list)
+
+
+def parse_alarm(message: Any) -> AlarmNotification:
+    """The CloudWatch alarm notification in an SNS message; ValueError says why it is not one."""
+    try:
+        body = json.loads(message) if isinstance(message, str) else message
+    except ValueError:
+        raise ValueError("message is not JSON") from None
+    if not isinstance(body, Mapping):
+        raise ValueError("message is not a JSON object")
+    fields = ("AlarmName", "AWSAccountId", "NewStateValue", "NewStateReason", "StateChangeTime")
+    missing = [name for name in fields if not isinstance(body.get(name), str)]
+    if missing:
+        raise ValueError(f"not a CloudWatch alarm notification (no {', '.join(missing)})")
+    return AlarmNotification(
+        alarm_name=body["AlarmName"],
+        account_id=body["AWSAccountId"],
+        new_state=body["NewStateValue"],
+        reason=body["NewStateReason"],
+        state_change_time=body["StateChangeTime"],
+    )
+
+
+def why_ignored(alarm: AlarmNotification, settings: Settings, account_id: str) -> Optional[str]:
+    if alarm.alarm_name not in settings.breaker_alarm_names:
+        return f"alarm {alarm.alarm_name!r} is not in the breaker's allowlist"
+    if alarm.account_id != account_id:
+        return f"alarm comes from account {alarm.account_id}, not {account_id}"
+    if alarm.new_state != "ALARM":
+        return f"alarm state is {alarm.new_state}, not ALARM"
+    return None
+
+
+def gather_evidence(engine: Engine, now: datetime) -> Evidence:
+    """Who sent to strangers lately: the top source IPs and caller identities."""
+    log = unvalidated_email_log
+    since = now - EVIDENCE_WINDOW
+    evidence = Evidence()
+    with engine.connect() as connection:
+        evidence.unregistered_sends = connection.execute(
+            select(func.count()).select_from(log).where(log.c.timestamp >= since)
+        ).scalar_one()
+        for column, target in (
+            (log.c.source_ip, evidence.source_ips),
+            (log.c.caller_identity, evidence.caller_identities),
+        ):
+            count = func.count().label("sends")
+            query = (
+                select(column, count)
+                .where(log.c.timestamp >= since)
+                .group_by(column)
+                .order_by(count.desc(), column)
+                .limit(EVIDENCE_TOP)
+            )
+            target.extend((value, sends) for value, sends in connection.execute(query))
+    return evidence
+
+
+def announcement(alarm: AlarmNotification, targets: Sequence[str], evidence: Evidence) -> dict:
+    def ranked(rows: List[Tuple[Optional[str], int]]) -> str:
+        return "\n".join(f"  {value or '(unknown)'}: {sends}" for value, sends in rows) or "  (none logged)"
+
+    message = (
+        f"ses-guard disabled SES sending for: {', '.join(targets)}\n\n"
+        f"Alarm: {alarm.alarm_name} entered ALARM at {alarm.state_change_time}\n"
+        f"Reason: {alarm.reason}\n\n"
+        f"Mail to addresses that are not users in the last {int(EVIDENCE_WINDOW.total_seconds() // 3600)} h: "
+        f"{evidence.unregistered_sends}\n"
+        f"Top source IPs:\n{ranked(evidence.source_ips)}\n"
+        f"Top caller identities:\n{ranked(evidence.caller_identities)}\n\n{REENABLE_HINT}"
+    )
+    return {"Subject": "CRITICAL: SES sending disabled by ses-guard", "Message": message}
+
+
+def trip(alarm: AlarmNotification, settings: Settings, ses: Any, sns: Any, engine: Engine) -> List[str]:
+    """Disable sending (account-wide or per configuration set), record it, and announce it."""
+    reason = f"{alarm.alarm_name} in ALARM: {alarm.reason}"
+    entries = []
+    if settings.breaker_configuration_sets:
+        targets = [f"configuration set {name}" for name in settings.breaker_configuration_sets]
+        for name in settings.breaker_configuration_sets:
+            ses.update_configuration_set_sending_enabled(ConfigurationSetName=name, Enabled=False)
+            entries.append(
+                audit.AuditEntry(audit.SENDING_DISABLED, f"configuration-set:{name}", reason, None, "disabled")
+            )
+    else:
+        targets = ["the whole account"]
+        before = ses.get_account_sending_enabled().get("Enabled")
+        ses.update_account_sending_enabled(Enabled=False)
+        entries.append(
+            audit.AuditEntry(audit.SENDING_DISABLED, "account", reason, "enabled" if before else "disabled", "disabled")
+        )
+    now = audit.utcnow()
+    with engine.begin() as connection:
+        audit.record(connection, entries, occurred_at=now)
+    evidence = gather_evidence(engine, now)
+    if settings.critical_topic_arn:
+        sns.publish(TopicArn=settings.critical_topic_arn, **announcement(alarm, targets, evidence))
+    logger.warning(
+        "SES sending disabled",
+        extra={"alarm": alarm.alarm_name, "targets": targets, "top_source_ips": evidence.source_ips},
+    )
+    return targets
+
+
+def handle(event: Any, settings: Settings, account_id: str, ses: Any, sns: Any, engine: Engine) -> BreakerOutcome:
+    """Act on each SNS record that is a genuine allowlisted ALARM; log and ignore everything else."""
+    outcome = BreakerOutcome()
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    for record in records if isinstance(records, list) else []:
+        sns_part = record.get("Sns") if isinstance(record, Mapping) else None
+        message = sns_part.get("Message") if isinstance(sns_part, Mapping) else None
+        try:
+            alarm = parse_alarm(message)
+        except ValueError as error:
+            logger.warning("breaker ignored a message", extra={"reason": str(error)})
+            outcome.ignored.append(str(error))
+            continue
+        reason = why_ignored(alarm, settings, account_id)
+        if reason:
+            logger.info("breaker ignored an alarm", extra={"alarm": alarm.alarm_name, "reason": reason})
+            outcome.ignored.append(reason)
+            continue
+        outcome.disabled_targets.extend(trip(alarm, settings, ses, sns, engine))
+        outcome.acted_on.append(alarm.alarm_name)
+    if not isinstance(records, list):
+        logger.warning("breaker ignored an event", extra={"reason": "not an SNS event"})
+        outcome.ignored.append("not an SNS event")
+    return outcome

@@ -1,0 +1,160 @@
+"""Quota sync: the send-count alarms' thresholds follow the account's SES 24-hour quota."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional
+
+from sqlalchemy.engine import Engine
+
+from ses_guard import audit
+from ses_guard.observability import logger
+from ses_guard.settings import ConfigurationError, Settings
+
+QUOTA_USED_METRIC = "SendQuotaUsedPercent"
+
+# Everything PutMetricAlarm accepts that DescribeAlarms returns; copied so only the threshold changes.
+_ALARM_ATTRIBUTES = (
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "OKActions",
+    "AlarmActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "Unit",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+    "ThresholdMetricId",
+)
+
+
+@dataclass(frozen=True)
+class ThresholdChange:
+    alarm_name: str
+    percent: float
+    before: float
+    after: float
+
+
+@dataclass
+class SyncReport:
+    max_24_hour_send: float
+    sent_last_24_hours: float
+    changes: List[ThresholdChange] = field(default_factory=list)
+
+    @property
+    def quota_used_percent(self) -> float:
+        return 100.0 * self.sent_last_24_hours / self.max_24_hour_send if self.max_24_hour_send > 0 else 0.0
+
+
+def threshold_for(max_24_hour_send: float, percent: float) -> float:
+    return round(max_24_hour_send * percent / 100.0, 2)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def announcement(report: SyncReport) -> Dict[str, str]:
+    """Subject and message, e.g. 'quota 200 -> 50,000: thresholds 120/160 -> 30,000/40,000'."""
+    changes = report.changes
+    first = changes[0]
+    previous_quota = first.before * 100.0 / first.percent
+    decreased = report.max_24_hour_send < previous_quota
+    line = (
+        f"SES quota {_number(previous_quota)} -> {_number(report.max_24_hour_send)}: thresholds "
+        f"{'/'.join(_number(c.before) for c in changes)} -> {'/'.join(_number(c.after) for c in changes)}"
+    )
+    subject = "WARNING: SES sending quota decreased" if decreased else "SES sending quota increased"
+    details = "\n".join(
+        f"- {c.alarm_name} ({_number(c.percent)}% of quota): {_number(c.before)} -> {_number(c.after)}" for c in changes
+    )
+    message = f"{line}\n\n{details}\n\nQuota used in the last 24 hours: {report.quota_used_percent:.1f}%"
+    if decreased:
+        message += "\nThe quota went down: check the account's status in the SES console (sending review?)."
+    return {"Subject": subject, "Message": message}
+
+
+def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine) -> SyncReport:
+    """Bring every managed send-count alarm's threshold to its share of the current quota."""
+    if not settings.send_count_alarms:
+        raise ConfigurationError("SEND_COUNT_ALARMS names no alarm to manage")
+    quota = ses.get_send_quota()
+    report = SyncReport(float(quota["Max24HourSend"]), float(quota.get("SentLast24Hours", 0.0)))
+    cloudwatch.put_metric_data(
+        Namespace=settings.metrics_namespace,
+        MetricData=[
+            {
+                "MetricName": QUOTA_USED_METRIC,
+                "Dimensions": [{"Name": "service", "Value": settings.service_name}],
+                "Unit": "Percent",
+                "Value": report.quota_used_percent,
+            }
+        ],
+    )
+    alarms = _describe(cloudwatch, list(settings.send_count_alarms))
+    missing = sorted(set(settings.send_count_alarms) - set(alarms))
+    if missing:
+        raise ConfigurationError(f"send-count alarm(s) not found: {', '.join(missing)}")
+
+    for name, percent in sorted(settings.send_count_alarms.items(), key=lambda item: item[1]):
+        alarm = alarms[name]
+        target = threshold_for(report.max_24_hour_send, percent)
+        if alarm.get("Threshold") == target:
+            continue
+        cloudwatch.put_metric_alarm(**_with_threshold(alarm, target))
+        report.changes.append(ThresholdChange(name, percent, float(alarm.get("Threshold", 0.0)), target))
+
+    if report.changes:
+        notice = announcement(report)
+        with engine.begin() as connection:
+            audit.record(
+                connection,
+                [
+                    audit.AuditEntry(
+                        audit.THRESHOLD_CHANGED,
+                        c.alarm_name,
+                        notice["Message"].splitlines()[0],
+                        _number(c.before),
+                        _number(c.after),
+                    )
+                    for c in report.changes
+                ],
+            )
+        if settings.warning_topic_arn:
+            sns.publish(TopicArn=settings.warning_topic_arn, **notice)
+    logger.info(
+        "send-count thresholds synced",
+        extra={
+            "max_24_hour_send": report.max_24_hour_send,
+            "sent_last_24_hours": report.sent_last_24_hours,
+            "quota_used_percent": round(report.quota_used_percent, 2),
+            "changed_alarms": [c.alarm_name for c in report.changes],
+        },
+    )
+    return report
+
+
+def _describe(cloudwatch: Any, names: List[str]) -> Dict[str, Mapping]:
+    alarms: Dict[str, Mapping] = {}
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=names, AlarmTypes=["MetricAlarm"]):
+        for alarm in page.get("MetricAlarms", []):
+            alarms[alarm["AlarmName"]] = alarm
+    return alarms
+
+
+def _with_threshold(alarm: Mapping, threshold: float) -> Dict[str, Any]:
+    request: Dict[str, Optional[Any]] = {key: alarm[key] for key in _ALARM_ATTRIBUTES if key in alarm}
+    request["Threshold"] = threshold
+    # DescribeAlarms returns empty lists and None for unset fields; PutMetricAlarm rejects some of them.
+    return {key: value for key, value in request.items() if value is not None and value != []}

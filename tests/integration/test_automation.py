@@ -1,0 +1,289 @@
+"""Quota sync and the sending breaker against moto (extended for SES account calls), on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ses_guard import audit, aws, cli, handlers, processor
+from ses_guard.parsing import InboundRecord
+from ses_guard.settings import get_settings
+from tests import moto_ses_account as moto_ses
+from tests import ses_samples as ses
+from tests.conftest import both_databases
+
+pytestmark = both_databases
+
+WARNING_ALARM = "app-ses-send-count-warning"
+CRITICAL_ALARM = "app-ses-send-count-critical"
+BREAKER_ALARM = "app-email-not-registered-critical"
+
+
+class Announcements:
+    """Reads what was published to an SNS topic, through an SQS queue subscribed to it."""
+
+    def __init__(self, sns, sqs, topic_arn):
+        self.sqs = sqs
+        self.url = sqs.create_queue(QueueName=topic_arn.rsplit(":", 1)[1] + "-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+    def read(self):
+        messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+
+@pytest.fixture
+def account(monkeypatch, engine):
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        clients = {name: boto3.client(name) for name in ("ses", "cloudwatch", "sns", "sqs")}
+        for name in ("ses", "cloudwatch", "sns"):
+            aws.set_client(name, clients[name])
+        warning = clients["sns"].create_topic(Name="app-ses-warning")["TopicArn"]
+        critical = clients["sns"].create_topic(Name="app-ses-critical")["TopicArn"]
+        for name, threshold, topic in ((WARNING_ALARM, 120, warning), (CRITICAL_ALARM, 160, critical)):
+            clients["cloudwatch"].put_metric_alarm(
+                AlarmName=name,
+                AlarmDescription=f"SES sends in 24 h above {name.rsplit('-', 1)[1]} share of quota",
+                ActionsEnabled=True,
+                AlarmActions=[topic],
+                OKActions=[topic],
+                MetricName="Send",
+                Namespace="AWS/SES",
+                Statistic="Sum",
+                Period=3600,
+                EvaluationPeriods=24,
+                DatapointsToAlarm=24,
+                Threshold=threshold,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="notBreaching",
+                Unit="Count",
+            )
+        monkeypatch.setenv("SEND_COUNT_ALARMS", json.dumps({WARNING_ALARM: 60, CRITICAL_ALARM: 80}))
+        monkeypatch.setenv("WARNING_TOPIC_ARN", warning)
+        monkeypatch.setenv("CRITICAL_TOPIC_ARN", critical)
+        monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM]))
+        get_settings.cache_clear()
+        clients["warning"] = Announcements(clients["sns"], clients["sqs"], warning)
+        clients["critical"] = Announcements(clients["sns"], clients["sqs"], critical)
+        yield clients
+        get_settings.cache_clear()
+        for name in ("ses", "cloudwatch", "sns"):
+            aws.set_client(name, None)
+
+
+def alarms(cloudwatch):
+    return {
+        a["AlarmName"]: a
+        for a in cloudwatch.describe_alarms(AlarmNames=[WARNING_ALARM, CRITICAL_ALARM])["MetricAlarms"]
+    }
+
+
+def audit_entries(engine):
+    with engine.connect() as connection:
+        return audit.entries(connection)
+
+
+def count_calls(client, operation):
+    calls = []
+    client.meta.events.register(
+        f"before-call.{client.meta.service_model.service_name}.{operation}", lambda **kwargs: calls.append(kwargs)
+    )
+    return calls
+
+
+def test_a_quota_increase_raises_both_thresholds_and_keeps_everything_else(
+    account, engine, lambda_context, monkeypatch
+):
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "app-sync-thresholds")
+    before = alarms(account["cloudwatch"])
+    moto_ses.set_send_quota(50_000)
+
+    result = handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (30_000, 40_000)
+    assert [c["alarm_name"] for c in result["changes"]] == [WARNING_ALARM, CRITICAL_ALARM]
+    kept = (
+        "AlarmDescription",
+        "ActionsEnabled",
+        "AlarmActions",
+        "OKActions",
+        "InsufficientDataActions",
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "Dimensions",
+        "Period",
+        "Unit",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "ComparisonOperator",
+        "TreatMissingData",
+    )
+    for name in (WARNING_ALARM, CRITICAL_ALARM):
+        assert {k: after[name].get(k) for k in kept} == {k: before[name].get(k) for k in kept}
+
+    [notice] = account["warning"].read()
+    assert notice["Subject"] == "SES sending quota increased"
+    assert notice["Message"].startswith("SES quota 200 -> 50,000: thresholds 120/160 -> 30,000/40,000")
+    entries = audit_entries(engine)
+    assert [(e["action"], e["target"], e["before_value"], e["after_value"]) for e in entries] == [
+        ("threshold_changed", WARNING_ALARM, "120", "30,000"),
+        ("threshold_changed", CRITICAL_ALARM, "160", "40,000"),
+    ]
+    assert {e["actor"] for e in entries} == {"app-sync-thresholds"}
+
+    metric = account["cloudwatch"].list_metrics(Namespace="SESGuard", MetricName="SendQuotaUsedPercent")
+    assert len(metric["Metrics"]) == 1
+
+
+def test_no_quota_change_writes_nothing(account, engine, lambda_context):
+    writes = count_calls(account["cloudwatch"], "PutMetricAlarm")
+
+    assert handlers.sync_thresholds({}, lambda_context)["changes"] == []
+
+    assert writes == []
+    assert account["warning"].read() == []
+    assert audit_entries(engine) == []
+
+
+def test_a_quota_decrease_is_applied_and_announced_as_a_warning(account, engine, lambda_context):
+    moto_ses.set_send_quota(100)
+
+    handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (60, 80)
+    [notice] = account["warning"].read()
+    assert notice["Subject"] == "WARNING: SES sending quota decreased"
+    assert "SES quota 200 -> 100: thresholds 120/160 -> 60/80" in notice["Message"]
+
+
+def test_a_missing_managed_alarm_is_a_clear_error(account, lambda_context):
+    account["cloudwatch"].delete_alarms(AlarmNames=[CRITICAL_ALARM])
+    with pytest.raises(ValueError, match=f"send-count alarm\\(s\\) not found: {CRITICAL_ALARM}"):
+        handlers.sync_thresholds({}, lambda_context)
+
+
+def alarm_event(name=BREAKER_ALARM, state="ALARM", account_id="123456789012", raw=None):
+    message = (
+        raw
+        if raw is not None
+        else json.dumps(
+            {
+                "AlarmName": name,
+                "AlarmDescription": "mail to addresses that are not users",
+                "AWSAccountId": account_id,
+                "NewStateValue": state,
+                "OldStateValue": "OK",
+                "NewStateReason": "Threshold Crossed: 1 datapoint [10.0] was greater than or equal to the threshold.",
+                "StateChangeTime": "2026-11-20T03:20:00.000+0000",
+                "Region": "US East (N. Virginia)",
+                "AlarmArn": f"arn:aws:cloudwatch:us-east-1:{account_id}:alarm:{name}",
+            }
+        )
+    )
+    return ses.sns_event([message])
+
+
+def leak_scenario_logged(engine):
+    now = audit.utcnow()
+    notifications = [
+        ses.notification(
+            "Delivery", [f"victim{n}@elsewhere.test"], source_ip=ses.ATTACKER_IP, sent=now - timedelta(minutes=n)
+        )
+        for n in range(1, 11)
+    ]
+    notifications.append(ses.notification("Delivery", ["ghost@elsewhere.test"], sent=now - timedelta(minutes=3)))
+    processor.process([InboundRecord(str(n), m) for n, m in enumerate(notifications)], processor.get_store())
+
+
+def test_the_breaker_disables_sending_on_its_alarm_with_evidence(account, engine, lambda_context):
+    leak_scenario_logged(engine)
+
+    result = handlers.disable_sending(alarm_event(), lambda_context)
+
+    assert result["acted_on"] == [BREAKER_ALARM]
+    assert account["ses"].get_account_sending_enabled()["Enabled"] is False
+    [notice] = account["critical"].read()
+    assert notice["Subject"] == "CRITICAL: SES sending disabled by ses-guard"
+    assert "Top source IPs:\n  198.51.100.66: 10\n  203.0.113.10: 1\n" in notice["Message"]
+    assert "Threshold Crossed" in notice["Message"]
+    assert "aws ses update-account-sending-enabled --enabled" in notice["Message"]
+    [entry] = audit_entries(engine)
+    assert (entry["action"], entry["target"], entry["before_value"], entry["after_value"]) == (
+        "sending_disabled",
+        "account",
+        "enabled",
+        "disabled",
+    )
+
+
+def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, lambda_context, monkeypatch):
+    account["ses"].create_configuration_set(ConfigurationSet={"Name": "marketing"})
+    monkeypatch.setenv("BREAKER_CONFIGURATION_SETS", '["marketing"]')
+    get_settings.cache_clear()
+
+    handlers.disable_sending(alarm_event(), lambda_context)
+
+    assert moto_ses.configuration_set_sending_enabled("marketing") is False
+    assert account["ses"].get_account_sending_enabled()["Enabled"] is True
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        alarm_event(name="someone-elses-alarm"),
+        alarm_event(state="OK"),
+        alarm_event(state="INSUFFICIENT_DATA"),
+        alarm_event(account_id="999999999999"),
+        alarm_event(raw="{not json"),
+        alarm_event(raw=json.dumps(ses.notification("Bounce", ["user1@example.com"]))),
+        alarm_event(raw=json.dumps({"AlarmName": BREAKER_ALARM, "NewStateValue": "ALARM"})),
+        {"source": "aws.events", "detail-type": "Scheduled Event"},
+    ],
+    ids=[
+        "other-alarm",
+        "ok-state",
+        "insufficient-data",
+        "other-account",
+        "malformed-json",
+        "not-an-alarm",
+        "forged-partial-alarm",
+        "not-sns",
+    ],
+)
+def test_the_breaker_ignores_anything_but_its_alarm_entering_alarm(account, engine, lambda_context, event):
+    result = handlers.disable_sending(event, lambda_context)
+
+    assert result["acted_on"] == []
+    assert len(result["ignored"]) == 1
+    assert account["ses"].get_account_sending_enabled()["Enabled"] is True
+    assert account["critical"].read() == []
+    assert audit_entries(engine) == []
+
+
+def test_the_cli_sync_reports_the_changes(account, engine, database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    moto_ses.set_send_quota(1_000)
+
+    assert cli.main(["sync-thresholds"]) == 0
+    assert capsys.readouterr().out == (
+        "SES quota: 1,000 per 24 h, 0.0% used\n"
+        f"  {WARNING_ALARM}: 120.00 -> 600.00 (60%)\n"
+        f"  {CRITICAL_ALARM}: 160.00 -> 800.00 (80%)\n"
+    )
+    assert cli.main(["sync-thresholds"]) == 0
+    assert "thresholds already match the quota: nothing changed" in capsys.readouterr().out
