@@ -187,18 +187,19 @@ def sqs_event(bodies: Sequence) -> dict:
     }
 
 
-def sns_event(messages: Sequence, message_id: Optional[str] = None) -> dict:
+def sns_event(messages: Sequence, message_id: Optional[str] = None, topic_arn: Optional[str] = None) -> dict:
     """An SNS-triggered Lambda event (SNS sends one record per invocation)."""
+    topic_arn = topic_arn or f"arn:aws:sns:us-east-1:{ACCOUNT}:ses-guard-events"
     return {
         "Records": [
             {
                 "EventSource": "aws:sns",
                 "EventVersion": "1.0",
-                "EventSubscriptionArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:ses-guard-events:sub",
+                "EventSubscriptionArn": f"{topic_arn}:sub",
                 "Sns": {
                     "Type": "Notification",
                     "MessageId": message_id or str(uuid.uuid4()),
-                    "TopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:ses-guard-events",
+                    "TopicArn": topic_arn,
                     "Message": message if isinstance(message, str) else json.dumps(message),
                     "Timestamp": "2026-11-01T09:00:03.000Z",
                 },

@@ -74,6 +74,11 @@ def parse_alarm(message: Any) -> AlarmNotification:
     )
 
 
+def _check_topic(topic_arn: Any, settings: Settings) -> None:
+    if settings.critical_topic_arn and topic_arn != settings.critical_topic_arn:
+        raise ValueError(f"message came from {topic_arn!r}, not the critical alert topic")
+
+
 def why_ignored(alarm: AlarmNotification, settings: Settings, account_id: str) -> Optional[str]:
     if alarm.alarm_name not in settings.breaker_alarm_names:
         return f"alarm {alarm.alarm_name!r} is not in the breaker's allowlist"
@@ -162,9 +167,10 @@ def handle(event: Any, settings: Settings, account_id: str, ses: Any, sns: Any, 
     records = event.get("Records") if isinstance(event, Mapping) else None
     for record in records if isinstance(records, list) else []:
         sns_part = record.get("Sns") if isinstance(record, Mapping) else None
-        message = sns_part.get("Message") if isinstance(sns_part, Mapping) else None
+        sns_part = sns_part if isinstance(sns_part, Mapping) else {}
         try:
-            alarm = parse_alarm(message)
+            _check_topic(sns_part.get("TopicArn"), settings)
+            alarm = parse_alarm(sns_part.get("Message"))
         except ValueError as error:
             logger.warning("breaker ignored a message", extra={"reason": str(error)})
             outcome.ignored.append(str(error))

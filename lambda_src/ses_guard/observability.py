@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from aws_lambda_powertools import Logger, Metrics
 
-from ses_guard.settings import get_settings
+from ses_guard.settings import DEFAULT_NAMESPACE, DEFAULT_SERVICE
 
-logger = Logger(service=get_settings().service_name)
-metrics = Metrics(namespace=get_settings().metrics_namespace, service=get_settings().service_name)
+# Read directly, not through get_settings(): a bad value elsewhere must not break importing the logger.
+_service = os.environ.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE
+logger = Logger(service=_service)
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE, service=_service
+)
 
 
 def log_to_stderr() -> None:

@@ -54,7 +54,6 @@ class InboundRecord:
 
     record_id: Optional[str]
     payload: Any
-    sns_message_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,8 @@ def _unwrap(record: InboundRecord) -> Tuple[Any, Optional[str]]:
         return _loads(payload["Message"], "SNS Message"), _optional_text(payload.get("MessageId"), MAX_SHORT)
     if isinstance(payload, Mapping) and payload.get("Type") in _SNS_HANDSHAKES:
         return {"notificationType": _SES_HANDSHAKE}, None
-    return payload, record.sns_message_id
+    # Raw message delivery: the SES JSON itself, without the SNS message id.
+    return payload, None
 
 
 def _loads(value: Any, what: str) -> Any:

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, Mapping, Optional, Tuple
 
+DEFAULT_NAMESPACE = "SESGuard"
+DEFAULT_SERVICE = "ses-guard"
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 
 
@@ -33,8 +36,8 @@ class Settings:
     db_secret_arn: Optional[str] = None
     db_pool_recycle_seconds: int = 300
     users: UsersTable = UsersTable()
-    metrics_namespace: str = "SESGuard"
-    service_name: str = "ses-guard"
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    service_name: str = DEFAULT_SERVICE
     # Automation (quota sync, breaker, hygiene).
     send_count_alarms: Dict[str, float] = field(default_factory=dict)
     warning_topic_arn: Optional[str] = None
@@ -126,8 +129,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
             email_column=_identifier(env, "USERS_EMAIL_COLUMN", "email_address"),
             validated_column=_identifier(env, "USERS_VALIDATED_COLUMN", "validated"),
         ),
-        metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or "SESGuard",
-        service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or "ses-guard",
+        metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
+        service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE,
         send_count_alarms=_send_count_alarms(env),
         warning_topic_arn=env.get("WARNING_TOPIC_ARN", "").strip() or None,
         critical_topic_arn=env.get("CRITICAL_TOPIC_ARN", "").strip() or None,

@@ -176,7 +176,10 @@ def test_a_missing_managed_alarm_is_a_clear_error(account, lambda_context):
         handlers.sync_thresholds({}, lambda_context)
 
 
-def alarm_event(name=BREAKER_ALARM, state="ALARM", account_id="123456789012", raw=None):
+CRITICAL_TOPIC = "arn:aws:sns:us-east-1:123456789012:app-ses-critical"
+
+
+def alarm_event(name=BREAKER_ALARM, state="ALARM", account_id="123456789012", raw=None, topic=CRITICAL_TOPIC):
     message = (
         raw
         if raw is not None
@@ -194,7 +197,7 @@ def alarm_event(name=BREAKER_ALARM, state="ALARM", account_id="123456789012", ra
             }
         )
     )
-    return ses.sns_event([message])
+    return ses.sns_event([message], topic_arn=topic)
 
 
 def leak_scenario_logged(engine):
@@ -248,6 +251,7 @@ def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, 
         alarm_event(state="OK"),
         alarm_event(state="INSUFFICIENT_DATA"),
         alarm_event(account_id="999999999999"),
+        alarm_event(topic="arn:aws:sns:us-east-1:123456789012:anyone-can-publish"),
         alarm_event(raw="{not json"),
         alarm_event(raw=json.dumps(ses.notification("Bounce", ["user1@example.com"]))),
         alarm_event(raw=json.dumps({"AlarmName": BREAKER_ALARM, "NewStateValue": "ALARM"})),
@@ -258,6 +262,7 @@ def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, 
         "ok-state",
         "insufficient-data",
         "other-account",
+        "other-topic",
         "malformed-json",
         "not-an-alarm",
         "forged-partial-alarm",
