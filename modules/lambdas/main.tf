@@ -11,34 +11,30 @@ locals {
   # Terraform 1.0 has neither cross-variable validation nor preconditions: tobool() of this
   # message fails the plan with it when neither database input is set.
   database_is_configured = var.db_secret_arn != null || var.database_url != null ? true : tobool(
-    "Set db_secret_arn (or database_url): the event processor, bounce hygiene and breaker read the application database."
+    "Set db_secret_arn (or database_url): every function reads or writes the application database."
   )
 
   functions = {
     for key, spec in {
       process-events = {
-        create        = true
-        handler       = "ses_guard.handlers.process_events"
-        uses_database = true
-        description   = "Records SES events from the queue in the database and counts mail to unregistered recipients"
+        create      = true
+        handler     = "ses_guard.handlers.process_events"
+        description = "Records SES events from the queue in the database and counts mail to unregistered recipients"
       }
       sync-thresholds = {
-        create        = var.create_quota_sync
-        handler       = "ses_guard.handlers.sync_thresholds"
-        uses_database = false
-        description   = "Keeps the send-count alarm thresholds at their share of the SES sending quota"
+        create      = var.create_quota_sync
+        handler     = "ses_guard.handlers.sync_thresholds"
+        description = "Keeps the send-count alarm thresholds at their share of the SES sending quota"
       }
       suppress-bouncing-users = {
-        create        = var.create_bounce_hygiene
-        handler       = "ses_guard.handlers.suppress_bouncing_users"
-        uses_database = true
-        description   = "Stops mailing users whose addresses keep bouncing or who complained"
+        create      = var.create_bounce_hygiene
+        handler     = "ses_guard.handlers.suppress_bouncing_users"
+        description = "Stops mailing users whose addresses keep bouncing or who complained"
       }
       disable-sending = {
-        create        = var.create_sending_breaker
-        handler       = "ses_guard.handlers.disable_sending"
-        uses_database = true
-        description   = "Disables SES sending when an unregistered-recipient alarm fires"
+        create      = var.create_sending_breaker
+        handler     = "ses_guard.handlers.disable_sending"
+        description = "Disables SES sending when an unregistered-recipient alarm fires"
       }
     } : key => spec if spec.create
   }
@@ -63,7 +59,7 @@ locals {
   # Kept apart from local.functions because database_url is sensitive and for_each refuses sensitive values.
   environments = {
     process-events = merge(local.common_environment, local.database_environment)
-    sync-thresholds = merge(local.common_environment, {
+    sync-thresholds = merge(local.common_environment, local.database_environment, {
       SEND_COUNT_ALARMS = jsonencode(var.send_count_alarms)
       WARNING_TOPIC_ARN = var.warning_topic_arn
     })
@@ -171,10 +167,10 @@ locals {
   ]
 
   policy_statements = {
-    for key, spec in local.functions : key => [
+    for key in keys(local.functions) : key => [
       for statement in concat(
         local.function_statements[key],
-        spec.uses_database ? local.database_statements : [],
+        local.database_statements,
         local.kms_statements,
       ) : statement if length(statement.resources) > 0
     ]
@@ -247,7 +243,7 @@ resource "aws_iam_role_policy" "this" {
 }
 
 resource "aws_iam_role_policy_attachment" "vpc_access" {
-  for_each = local.in_vpc ? { for key, spec in local.functions : key => spec if spec.uses_database } : {}
+  for_each = local.in_vpc ? local.functions : {}
 
   role       = aws_iam_role.this[each.key].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
@@ -284,7 +280,7 @@ resource "aws_lambda_function" "this" {
   }
 
   dynamic "vpc_config" {
-    for_each = local.in_vpc && each.value.uses_database ? [each.key] : []
+    for_each = local.in_vpc ? [each.key] : []
 
     content {
       subnet_ids         = var.subnet_ids
@@ -301,10 +297,9 @@ resource "aws_lambda_function" "this" {
 
   #checkov:skip=CKV_AWS_116: the processor's failed events go to its queue's dead-letter queue; a failed scheduled run is redone by the next one; the breaker's trigger, the alarm, stays in ALARM state and is alarmed on.
   #checkov:skip=CKV_AWS_115: the processor's concurrency is bounded by its event source mapping's maximum concurrency; the others run once per schedule or alarm, and reserving concurrency would take it from the account's pool.
-  #checkov:skip=CKV_AWS_117: VPC placement is optional (subnet_ids) and only for the functions that use the database.
+  #checkov:skip=CKV_AWS_117: VPC placement is optional (subnet_ids): only a database reachable only inside a VPC needs it.
   #checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile the caller's pipeline would own; the package's hash is pinned by source_code_hash.
   #checkov:skip=CKV_AWS_173: the environment is encrypted with kms_key_arn when given, else with Lambda's AWS managed key.
-  #checkov:skip=CKV_AWS_50: X-Ray tracing would add cost and a daemon permission for functions whose work is a few API calls and queries.
 }
 
 resource "aws_sqs_queue" "dead_letters" {

@@ -165,8 +165,8 @@ variable "users_table" {
   default     = "users"
 
   validation {
-    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$.]*$", var.users_table))
-    error_message = "The users_table must be an SQL identifier (optionally schema.table)."
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]{0,63}$", var.users_table))
+    error_message = "The users_table must be a plain SQL identifier of at most 64 characters."
   }
 }
 
@@ -176,8 +176,8 @@ variable "users_id_column" {
   default     = "user_id"
 
   validation {
-    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]*$", var.users_id_column))
-    error_message = "The users_id_column must be an SQL identifier."
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]{0,63}$", var.users_id_column))
+    error_message = "The users_id_column must be a plain SQL identifier of at most 64 characters."
   }
 }
 
@@ -187,8 +187,8 @@ variable "users_email_column" {
   default     = "email_address"
 
   validation {
-    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]*$", var.users_email_column))
-    error_message = "The users_email_column must be an SQL identifier."
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]{0,63}$", var.users_email_column))
+    error_message = "The users_email_column must be a plain SQL identifier of at most 64 characters."
   }
 }
 
@@ -198,13 +198,13 @@ variable "users_validated_column" {
   default     = "validated"
 
   validation {
-    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]*$", var.users_validated_column))
-    error_message = "The users_validated_column must be an SQL identifier."
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]{0,63}$", var.users_validated_column))
+    error_message = "The users_validated_column must be a plain SQL identifier of at most 64 characters."
   }
 }
 
 variable "subnet_ids" {
-  description = "Subnets for the functions that use the database (processor, hygiene, breaker), when it is only reachable inside a VPC. The subnets need a route to the AWS APIs (NAT or VPC endpoints for Secrets Manager, SES, SNS). Empty runs them outside any VPC."
+  description = "Subnets for the functions, when the database is only reachable inside a VPC. The subnets need a route to the AWS APIs the functions call (NAT, or VPC endpoints for Secrets Manager, SES, SNS, CloudWatch). Empty runs them outside any VPC."
   type        = list(string)
   default     = []
 
