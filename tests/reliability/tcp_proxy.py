@@ -8,6 +8,7 @@ the transaction is committed but the client only sees an error (the in-doubt cas
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -118,11 +119,7 @@ def _is_commit(packet: bytes) -> bool:
 def _close(sock: Optional[socket.socket]) -> None:
     if sock is None:
         return
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
