@@ -1,0 +1,202 @@
+"""Security: hostile addresses are data, not SQL; a database password never reaches a log line.
+
+The log is everything a Lambda writes to CloudWatch: the structured logger, any other logging (e.g.
+SQLAlchemy's pool), stdout/stderr, and the traceback the runtime prints when the handler raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+
+import boto3
+import pytest
+from moto import mock_aws
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from ses_guard import aws, database, handlers, processor, schema
+from ses_guard.observability import logger
+from ses_guard.parsing import InboundRecord
+from ses_guard.settings import UsersTable, get_settings
+from ses_guard.store import EventStore
+from tests import ses_samples as ses
+from tests.conftest import MYSQL_URL, both_databases
+
+HOSTILE_ADDRESSES = [
+    "x'; DROP TABLE users; --@evil.test",
+    'a"b;--@q.test',
+    "robert');DELETE FROM user_email_log;--@x.test",
+    "/* comment */@x.test",
+    "#hash@x.test",
+    "semi;colon@x.test",
+    "back\\slash@x.test",
+    "`tick`@x.test",
+    "percent%_@x.test",
+    "' OR '1'='1@x.test",
+    "null\\0byte@x.test",
+]
+HOSTILE_USER = "o'brien;--@example.com"
+
+
+def _rows(engine, table, *columns):
+    with engine.connect() as connection:
+        return connection.execute(select(*[table.c[name] for name in columns])).all()
+
+
+@both_databases
+def test_hostile_recipient_addresses_are_stored_verbatim(engine, lambda_context):
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO users (email_address, validated) VALUES (:address, 1)"), {"address": HOSTILE_USER}
+        )
+    messages = [ses.notification("Bounce", [address]) for address in [*HOSTILE_ADDRESSES, HOSTILE_USER]]
+    response = handlers.process_events(ses.sqs_event([ses.sns_envelope(m) for m in messages]), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    strangers = sorted(row[0] for row in _rows(engine, schema.unvalidated_email_log, "destination_address"))
+    assert strangers == sorted(HOSTILE_ADDRESSES)
+    [(user_address, user_id)] = _rows(engine, schema.user_email_log, "destination_address", "user_id")
+    assert user_address == HOSTILE_USER and user_id == 4  # matched to the user despite the quote
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(text("users"))).scalar() == 4
+    assert len(_rows(engine, schema.unregistered_recipient, "pair_key")) == len(HOSTILE_ADDRESSES)
+
+
+@both_databases
+def test_hostile_subject_and_diagnostic_are_stored_verbatim(engine):
+    subject = "Invoice'); DROP TABLE user_email_log; -- /* */ #"
+    diagnostic = 'smtp; 550 5.1.1 <x\'--@q.test>; "quoted" /* nope */'
+    message = ses.notification("Bounce", ["user1@example.com"], subject=subject, diagnostic=diagnostic)
+    processor.process([InboundRecord("1", message)], EventStore(engine, UsersTable()))
+
+    assert _rows(engine, schema.user_email_log, "subject", "diagnostic_code") == [(subject, diagnostic)]
+
+
+@both_databases
+@pytest.mark.parametrize("sender", ["x'; DROP TABLE users; --@evil.test", 'a"b;--@q.test', "semi;colon@x.test"])
+def test_a_hostile_sender_address_is_stored_verbatim(engine, sender):
+    # Identity notifications give mail.source as the bare address. parsing.py _sender runs it through
+    # email.utils.parseaddr, which cuts such an address at the first quote or semicolon.
+    message = ses.notification("Delivery", ["user1@example.com"], source=sender)
+    processor.process([InboundRecord("1", message)], EventStore(engine, UsersTable()))
+
+    assert _rows(engine, schema.user_email_log, "source_address") == [(sender,)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# No secret in any log line.
+
+PASSWORD = "Sup3r-S3cret-Pa55w0rd"
+
+
+def _leaks(output: str, secret: str) -> list:
+    """Every fragment of the secret (6 characters or more) that appears in the output."""
+    return sorted(
+        {secret[i:j] for i in range(len(secret)) for j in range(i + 6, len(secret) + 1) if secret[i:j] in output},
+        key=len,
+    )[-1:]
+
+
+@pytest.fixture
+def fresh_container(monkeypatch):
+    """A new Lambda container: settings read from the environment, no engine yet; restored afterwards."""
+    for name in ("DATABASE_URL", "DB_SECRET_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    database.set_engine(None)
+    yield monkeypatch
+    get_settings.cache_clear()
+    database.set_engine(None)
+    aws.set_client("secretsmanager", None)
+
+
+def _invoke_and_collect(lambda_context, caplog, capsys, level: str = "DEBUG") -> str:
+    """Invoke the handler with a database that cannot be used; return everything that would be logged.
+
+    As in Lambda: other libraries log at WARNING and up (the runtime's default), the function's own
+    logger at the module's `log_level` (POWERTOOLS_LOG_LEVEL; DEBUG is its most verbose setting).
+    """
+    caplog.set_level(logging.WARNING)
+    caplog.set_level(level, logger=logger.name)
+    event = ses.sqs_event([ses.sns_envelope(message) for message in ses.scenario_3()])
+    with pytest.raises(Exception) as raised:  # the invocation must fail (SQS redelivers the batch)
+        handlers.process_events(event, lambda_context)
+    captured = capsys.readouterr()
+    records = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    runtime_traceback = "".join(traceback.format_exception(raised.type, raised.value, raised.tb))
+    return "\n".join([records, caplog.text, captured.out, captured.err, runtime_traceback, repr(raised.value)])
+
+
+def _mysql_host_port():
+    url = make_url(MYSQL_URL)
+    return url.host or "127.0.0.1", url.port or 3306
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize(
+    "url_template",
+    [
+        pytest.param("mysql+pymysql://guard:{password}@127.0.0.1:1/guard", id="server-down"),
+        pytest.param("mysql+pymysql://guard:{password}@{host}:{port}/guard", id="wrong-password"),
+        pytest.param("mysql+pymysql://guard:{password}@{host}:notaport/guard", id="invalid-port"),
+        pytest.param("mysql+nosuchdriver://guard:{password}@{host}:{port}/guard", id="unknown-driver"),
+        pytest.param("mysql+pymysql://guard:{password}@{host}:{port}/guard?charset=nosuch", id="bad-option"),
+        # An '@' in a password not percent-encoded, as operators often paste it.
+        pytest.param("mysql+pymysql://guard:P@{password}@{host}:{port}/guard", id="unencoded-at-sign"),
+    ],
+)
+def test_no_database_password_in_the_log_when_database_url_fails(
+    fresh_container, lambda_context, caplog, capsys, url_template
+):
+    host, port = _mysql_host_port()
+    url = url_template.format(password=PASSWORD, host=host, port=port)
+    fresh_container.setenv("DATABASE_URL", url)
+
+    logged = _invoke_and_collect(lambda_context, caplog, capsys)
+
+    assert logged.strip(), "nothing was logged at all: the check would be vacuous"
+    assert _leaks(logged, PASSWORD) == []
+    assert _leaks(logged, "P@" + PASSWORD) == []
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param({"engine": "mysql", "host": "127.0.0.1", "port": 1, "dbname": "guard"}, id="server-down"),
+        pytest.param({"engine": "mariadb", "host": "{host}", "port": "{port}", "dbname": "guard"}, id="wrong-password"),
+        pytest.param({"engine": "postgres", "host": "{host}", "port": "{port}"}, id="unsupported-engine"),
+        pytest.param({"engine": "mysql", "host": "{host}", "port": "not-a-port"}, id="invalid-port"),
+    ],
+)
+def test_no_database_password_in_the_log_when_the_secret_is_unusable(
+    fresh_container, lambda_context, caplog, capsys, secret
+):
+    host, port = _mysql_host_port()
+    value = {key: str(v).format(host=host, port=port) for key, v in secret.items()}
+    value.update(username="guard", password=PASSWORD)
+    for name, setting in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        fresh_container.setenv(name, setting)
+    fresh_container.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = client.create_secret(Name="ses-guard/db", SecretString=json.dumps(value))["ARN"]
+        aws.set_client("secretsmanager", client)
+        fresh_container.setenv("DB_SECRET_ARN", arn)
+
+        logged = _invoke_and_collect(lambda_context, caplog, capsys)
+
+    assert logged.strip()
+    assert _leaks(logged, PASSWORD) == []
+
+
+def test_settings_and_engine_reprs_hide_the_password(fresh_container):
+    fresh_container.setenv("DATABASE_URL", f"mysql+pymysql://guard:{PASSWORD}@127.0.0.1:1/guard")
+    settings = get_settings()
+    engine = database.get_engine()
+    try:
+        assert _leaks(f"{settings!r} {settings} {engine!r} {engine.url!r} {engine.url}", PASSWORD) == []
+    finally:
+        engine.dispose()
