@@ -176,6 +176,8 @@ locals {
     ]
   }
 
+  created_functions = merge({ process-events = aws_lambda_function.event_processor }, aws_lambda_function.automation)
+
   schedules = {
     for key, expression in {
       sync-thresholds         = var.quota_sync_schedule
@@ -260,8 +262,51 @@ resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158: encrypted with kms_key_arn when given, else with CloudWatch Logs' own key.
 }
 
-resource "aws_lambda_function" "this" {
-  for_each = local.functions
+# The aws provider creates functions from local zips one at a time and waits about 5 s after each,
+# so the processor goes first: its event source mapping, the slowest resource here, then gets
+# going while the others are still being created.
+resource "aws_lambda_function" "event_processor" {
+  function_name    = "${var.name}-process-events"
+  description      = local.functions["process-events"].description
+  role             = aws_iam_role.this["process-events"].arn
+  handler          = local.functions["process-events"].handler
+  runtime          = var.runtime
+  filename         = var.lambda_zip_path
+  source_code_hash = filebase64sha256(var.lambda_zip_path)
+  memory_size      = var.memory_size
+  timeout          = var.timeout
+  kms_key_arn      = var.kms_key_arn
+  tags             = var.tags
+
+  environment {
+    variables = local.environments["process-events"]
+  }
+
+  dynamic "vpc_config" {
+    for_each = local.in_vpc ? ["process-events"] : []
+
+    content {
+      subnet_ids         = var.subnet_ids
+      security_group_ids = var.security_group_ids
+    }
+  }
+
+  tracing_config {
+    mode = "PassThrough"
+  }
+
+  # The log group must exist first, or Lambda creates one without retention or encryption.
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.vpc_access]
+
+  #checkov:skip=CKV_AWS_116: failed events go to the queue's dead-letter queue, which is alarmed on.
+  #checkov:skip=CKV_AWS_115: concurrency is bounded by the event source mapping's maximum concurrency, which unlike reserved concurrency does not throttle messages into the dead-letter queue.
+  #checkov:skip=CKV_AWS_117: VPC placement is optional (subnet_ids): only a database reachable only inside a VPC needs it.
+  #checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile the caller's pipeline would own; the package's hash is pinned by source_code_hash.
+  #checkov:skip=CKV_AWS_173: the environment is encrypted with kms_key_arn when given, else with Lambda's AWS managed key.
+}
+
+resource "aws_lambda_function" "automation" {
+  for_each = { for key, spec in local.functions : key => spec if key != "process-events" }
 
   function_name    = "${var.name}-${each.key}"
   description      = each.value.description
@@ -292,11 +337,10 @@ resource "aws_lambda_function" "this" {
     mode = "PassThrough"
   }
 
-  # The log group must exist first, or Lambda creates one without retention or encryption.
-  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this, aws_iam_role_policy_attachment.vpc_access]
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.vpc_access, aws_lambda_function.event_processor]
 
-  #checkov:skip=CKV_AWS_116: the processor's failed events go to its queue's dead-letter queue; a failed scheduled run is redone by the next one; the breaker's trigger, the alarm, stays in ALARM state and is alarmed on.
-  #checkov:skip=CKV_AWS_115: the processor's concurrency is bounded by its event source mapping's maximum concurrency; the others run once per schedule or alarm, and reserving concurrency would take it from the account's pool.
+  #checkov:skip=CKV_AWS_116: a failed scheduled run is redone by the next one; the breaker's trigger, its alarm, stays in ALARM and keeps notifying the critical topic's people.
+  #checkov:skip=CKV_AWS_115: they run once per schedule or alarm; reserving concurrency would take it from the account's pool (new accounts have none to spare).
   #checkov:skip=CKV_AWS_117: VPC placement is optional (subnet_ids): only a database reachable only inside a VPC needs it.
   #checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile the caller's pipeline would own; the package's hash is pinned by source_code_hash.
   #checkov:skip=CKV_AWS_173: the environment is encrypted with kms_key_arn when given, else with Lambda's AWS managed key.
@@ -374,7 +418,7 @@ resource "aws_cloudformation_stack" "event_source_mapping" {
         Type = "AWS::Lambda::EventSourceMapping"
         Properties = {
           EventSourceArn                 = aws_sqs_queue.events.arn
-          FunctionName                   = aws_lambda_function.this["process-events"].arn
+          FunctionName                   = aws_lambda_function.event_processor.arn
           BatchSize                      = var.event_batch_size
           MaximumBatchingWindowInSeconds = var.event_batching_window_seconds
           FunctionResponseTypes          = ["ReportBatchItemFailures"]
@@ -387,6 +431,9 @@ resource "aws_cloudformation_stack" "event_source_mapping" {
     }
   })
   tags = var.tags
+
+  # Lambda checks at creation that the function's role may read the queue.
+  depends_on = [aws_iam_role_policy.this]
 
   #checkov:skip=CKV_AWS_124: the stack holds a single event source mapping that Terraform manages; its events need no SNS notifications.
 }
@@ -404,7 +451,7 @@ resource "aws_cloudwatch_event_target" "schedule" {
   for_each = local.schedules
 
   rule = aws_cloudwatch_event_rule.schedule[each.key].name
-  arn  = aws_lambda_function.this[each.key].arn
+  arn  = aws_lambda_function.automation[each.key].arn
 }
 
 resource "aws_lambda_permission" "schedule" {
@@ -412,7 +459,7 @@ resource "aws_lambda_permission" "schedule" {
 
   statement_id  = "AllowScheduleInvoke"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this[each.key].function_name
+  function_name = aws_lambda_function.automation[each.key].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.schedule[each.key].arn
 }
@@ -422,7 +469,7 @@ resource "aws_lambda_permission" "breaker" {
 
   statement_id  = "AllowCriticalTopicInvoke"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["disable-sending"].function_name
+  function_name = aws_lambda_function.automation["disable-sending"].function_name
   principal     = "sns.amazonaws.com"
   source_arn    = var.critical_topic_arn
 }
@@ -432,7 +479,7 @@ resource "aws_sns_topic_subscription" "breaker" {
 
   topic_arn = var.critical_topic_arn
   protocol  = "lambda"
-  endpoint  = aws_lambda_function.this["disable-sending"].arn
+  endpoint  = aws_lambda_function.automation["disable-sending"].arn
 
   depends_on = [aws_lambda_permission.breaker]
 }

@@ -1,11 +1,11 @@
 output "function_names" {
   description = "Names of the functions, keyed process-events, sync-thresholds, suppress-bouncing-users, disable-sending (those created)."
-  value       = { for key, function in aws_lambda_function.this : key => function.function_name }
+  value       = { for key, function in local.created_functions : key => function.function_name }
 }
 
 output "function_arns" {
   description = "ARNs of the functions, keyed like function_names."
-  value       = { for key, function in aws_lambda_function.this : key => function.arn }
+  value       = { for key, function in local.created_functions : key => function.arn }
 }
 
 output "role_arns" {
