@@ -161,8 +161,23 @@ def trip(alarm: AlarmNotification, settings: Settings, ses: Any, sns: Any, engin
     return targets
 
 
-def handle(event: Any, settings: Settings, account_id: str, ses: Any, sns: Any, engine: Engine) -> BreakerOutcome:
-    """Act on each SNS record that is a genuine allowlisted ALARM; log and ignore everything else."""
+def _confirmed_by_cloudwatch(alarm: AlarmNotification, cloudwatch: Any) -> Optional[str]:
+    """A perfect copy of a notification proves nothing: CloudWatch must say the alarm is in ALARM now."""
+    found = cloudwatch.describe_alarms(AlarmNames=[alarm.alarm_name]).get("MetricAlarms", [])
+    if not found:
+        return f"CloudWatch has no alarm {alarm.alarm_name!r}"
+    if found[0].get("StateValue") != "ALARM":
+        return f"CloudWatch says {alarm.alarm_name!r} is {found[0].get('StateValue')}, not ALARM"
+    return None
+
+
+def handle(
+    event: Any, settings: Settings, account_id: str, clients: Mapping[str, Any], engine: Engine
+) -> BreakerOutcome:
+    """Act on each SNS record that is a genuine allowlisted ALARM; log and ignore everything else.
+
+    clients: boto3 clients by service name ("ses", "sns", "cloudwatch").
+    """
     outcome = BreakerOutcome()
     records = event.get("Records") if isinstance(event, Mapping) else None
     for record in records if isinstance(records, list) else []:
@@ -175,12 +190,12 @@ def handle(event: Any, settings: Settings, account_id: str, ses: Any, sns: Any, 
             logger.warning("breaker ignored a message", extra={"reason": str(error)})
             outcome.ignored.append(str(error))
             continue
-        reason = why_ignored(alarm, settings, account_id)
+        reason = why_ignored(alarm, settings, account_id) or _confirmed_by_cloudwatch(alarm, clients["cloudwatch"])
         if reason:
             logger.info("breaker ignored an alarm", extra={"alarm": alarm.alarm_name, "reason": reason})
             outcome.ignored.append(reason)
             continue
-        outcome.disabled_targets.extend(trip(alarm, settings, ses, sns, engine))
+        outcome.disabled_targets.extend(trip(alarm, settings, clients["ses"], clients["sns"], engine))
         outcome.acted_on.append(alarm.alarm_name)
     if not isinstance(records, list):
         logger.warning("breaker ignored an event", extra={"reason": "not an SNS event"})

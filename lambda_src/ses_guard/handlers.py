@@ -30,9 +30,8 @@ def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
 def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Subscribed to the critical alert topic: the breaker (see ses_guard.breaker)."""
     account_id = context.invoked_function_arn.split(":")[4]
-    outcome = breaker.handle(
-        event, get_settings(), account_id, aws.client("ses"), aws.client("sns"), database.get_engine()
-    )
+    clients = {name: aws.client(name) for name in ("ses", "sns", "cloudwatch")}
+    outcome = breaker.handle(event, get_settings(), account_id, clients, database.get_engine())
     return asdict(outcome)
 
 

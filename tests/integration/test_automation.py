@@ -69,6 +69,21 @@ def account(monkeypatch, engine):
                 TreatMissingData="notBreaching",
                 Unit="Count",
             )
+        # The breaker's alarm, already in ALARM: only the notification under test decides.
+        clients["cloudwatch"].put_metric_alarm(
+            AlarmName=BREAKER_ALARM,
+            AlarmActions=[critical],
+            MetricName="EmailNotRegisteredCount",
+            Namespace="SESGuard",
+            Dimensions=[{"Name": "service", "Value": "app"}],
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+        )
+        clients["cloudwatch"].set_alarm_state(AlarmName=BREAKER_ALARM, StateValue="ALARM", StateReason="test")
         monkeypatch.setenv("SEND_COUNT_ALARMS", json.dumps({WARNING_ALARM: 60, CRITICAL_ALARM: 80}))
         monkeypatch.setenv("WARNING_TOPIC_ARN", warning)
         monkeypatch.setenv("CRITICAL_TOPIC_ARN", critical)
