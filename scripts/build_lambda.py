@@ -52,16 +52,27 @@ def wheel_platforms(arch: str, python_version: str) -> list:
 
 
 def install_dependencies(requirements: Path, target: Path, arch: str, python_version: str) -> None:
-    platform_options = [option for platform in wheel_platforms(arch, python_version) for option in ("--platform", platform)]
-    subprocess.run(
+    platform_options = [
+        option for platform in wheel_platforms(arch, python_version) for option in ("--platform", platform)
+    ]
+    subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
         [
-            sys.executable, "-m", "pip", "install",
-            "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--requirement", str(requirements),
-            "--target", str(target),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--requirement",
+            str(requirements),
+            "--target",
+            str(target),
             *platform_options,
-            "--python-version", python_version,
-            "--implementation", "cp",
+            "--python-version",
+            python_version,
+            "--implementation",
+            "cp",
             "--only-binary=:all:",
         ],
         check=True,
@@ -76,9 +87,7 @@ def keep(relative: Path) -> bool:
         return False
     if parts[0] == "bin":  # console scripts: their shebang names this machine's interpreter
         return False
-    if parts[0].endswith(".dist-info") and relative.name in UNSTABLE_METADATA:
-        return False
-    return True
+    return not (parts[0].endswith(".dist-info") and relative.name in UNSTABLE_METADATA)
 
 
 def package_files(dependencies: Path, source: Path) -> Iterator[Tuple[str, Path]]:

@@ -35,7 +35,7 @@ class EmulatorServer:
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.endpoint_url = ""
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> EmulatorServer:
         # werkzeug logs every request at INFO; tests and the demo want only problems.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
@@ -46,7 +46,7 @@ class EmulatorServer:
     def stop(self) -> None:
         self._server.stop()
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> EmulatorServer:
         return self.start()
 
     def __exit__(

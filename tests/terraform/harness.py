@@ -1,0 +1,220 @@
+"""Apply the examples to the moto server with the offline Terraform toolchain.
+
+Terraform runs through pytest-terraform's TerraformRunner, but not through its
+@terraform fixture decorator, because that fixture
+  * takes the terraform binary from PATH (this machine has a Terraform 1.11 there)
+    unless every pytest invocation passes --tf-binary,
+  * runs terraform inside the module's own directory and writes tf_resources.json
+    into it, where the emulator override file would have to go too, and
+  * applies its fixtures one after another: the two examples' apply, plan and
+    destroy then take about 95 s on this machine, against the 60 s budget of
+    issue 3, while applying them side by side keeps the cycle under it.
+So the examples are copied (with the module) into a temporary tree, an
+emulator-only override file is added next to each, and both are driven by
+pytest-terraform runners in two threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, ClassVar, Dict, List, Optional
+
+import pytest
+from pytest_terraform.tf import TerraformRunner, TerraformState
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / ".tools"
+TERRAFORM = TOOLS / "bin" / "terraform"
+CLI_CONFIG = TOOLS / "terraformrc"
+LAMBDA_ZIP = REPO / "dist" / "ses-guard-lambda.zip"
+REGION = "us-east-1"
+# hashicorp/aws 3.39 accepts Lambda runtimes up to python3.8; the module's default is python3.12.
+EMULATOR_RUNTIME = "python3.8"
+# Every service the module and the examples touch; provider 3.39 spells the endpoint keys like this.
+ENDPOINT_SERVICES = (
+    "cloudformation",
+    "cloudwatch",
+    "cloudwatchevents",
+    "cloudwatchlogs",
+    "iam",
+    "kms",
+    "lambda",
+    "secretsmanager",
+    "ses",
+    "sns",
+    "sqs",
+    "sts",
+)
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def require_toolchain() -> None:
+    missing = [str(path.relative_to(REPO)) for path in (TERRAFORM, CLI_CONFIG, LAMBDA_ZIP) if not path.exists()]
+    if missing:
+        pytest.fail(f"missing {', '.join(missing)}: run `make tools build` first", pytrace=False)
+
+
+def terraform_environment() -> Dict[str, str]:
+    environment = dict(os.environ)
+    environment.update(EMULATOR_CREDENTIALS)
+    environment.update(
+        {
+            # Set, not defaulted: the machine presets TF_CLI_CONFIG_FILE to a file that does not exist.
+            "TF_CLI_CONFIG_FILE": str(CLI_CONFIG),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "AWS_DEFAULT_REGION": REGION,
+        }
+    )
+    return environment
+
+
+def emulator_override(endpoint_url: str, lambda_zip: Path) -> str:
+    """HCL merged over an example: the provider pointed at moto, the module at the built zip."""
+    endpoints = "\n".join(f'    {service} = "{endpoint_url}"' for service in ENDPOINT_SERVICES)
+    return f"""# Written by tests/terraform/harness.py for the emulator; never part of an example.
+provider "aws" {{
+  region                      = "{REGION}"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_get_ec2_platforms      = true
+  skip_region_validation      = true
+  max_retries                 = 2
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+
+module "ses_guard" {{
+  lambda_zip_path = "{lambda_zip}"
+  lambda_runtime  = "{EMULATOR_RUNTIME}"
+}}
+"""
+
+
+def copy_module_tree(destination: Path) -> Path:
+    """The root module, its submodules and the examples, without local .terraform state."""
+    ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "terraform.tfstate*", "*.tfvars*")
+    destination.mkdir(parents=True, exist_ok=True)
+    for tf_file in REPO.glob("*.tf"):
+        shutil.copy2(tf_file, destination / tf_file.name)
+    for directory in ("modules", "examples"):
+        shutil.copytree(REPO / directory, destination / directory, ignore=ignore)
+    return destination
+
+
+class EmulatorTerraformRunner(TerraformRunner):
+    """pytest-terraform's runner with our environment, its output kept for error messages, and
+    quicker defaults: apply straight from the configuration rather than through a plan file (one
+    terraform run fewer), and destroy without refreshing the state apply left, which the no-drift
+    plan has just compared with the emulator."""
+
+    command_templates: ClassVar[Dict[str, str]] = dict(
+        TerraformRunner.command_templates,
+        apply="apply {input} {color} {state} {approve}",
+        destroy="destroy {input} {color} {state} {approve} -refresh=false",
+    )
+
+    def __init__(self, module_dir: Path, work_dir: Path) -> None:
+        super().__init__(str(work_dir), module_dir=str(module_dir), tf_bin=str(TERRAFORM))
+        self.log: List[str] = []
+
+    def _run_cmd(self, args, output=False):
+        environment = terraform_environment()
+        environment["TF_DATA_DIR"] = self.work_dir
+        completed = subprocess.run(
+            args, cwd=self.module_dir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        text = completed.stdout.decode("utf8", "replace")
+        self.log.append(f"$ {' '.join(args[1:3])}\n{text}")
+        if completed.returncode != 0:
+            raise subprocess.CalledProcessError(completed.returncode, args, output=completed.stdout)
+        return completed.stdout if output else 0
+
+    def apply_configuration(self) -> TerraformState:
+        self.init()
+        self._run_cmd(self._get_cmd_args("apply"))
+        return TerraformState.from_file(self.state_path, self)
+
+    def plan_exit_code(self) -> int:
+        """terraform plan -detailed-exitcode: 0 no changes, 1 error, 2 changes."""
+        args = [*self._get_cmd_args("plan", output=""), "-detailed-exitcode"]
+        environment = terraform_environment()
+        environment["TF_DATA_DIR"] = self.work_dir
+        completed = subprocess.run(
+            args, cwd=self.module_dir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        self.log.append(f"$ plan -detailed-exitcode\n{completed.stdout.decode('utf8', 'replace')}")
+        return completed.returncode
+
+    def last_output(self) -> str:
+        return self.log[-1] if self.log else ""
+
+
+@dataclass
+class Deployment:
+    """One example applied to the emulator."""
+
+    name: str
+    runner: EmulatorTerraformRunner
+    state: Optional[TerraformState] = None
+    seconds: Dict[str, float] = field(default_factory=dict)
+    destroyed: bool = False
+
+    @property
+    def outputs(self) -> Dict[str, object]:
+        return {name: output["value"] for name, output in self.state.outputs.items()}
+
+    def timed(self, step: str, action: Callable):
+        started = time.monotonic()
+        try:
+            return action()
+        finally:
+            self.seconds[step] = round(time.monotonic() - started, 1)
+
+    def apply(self) -> None:
+        try:
+            self.state = self.timed("apply", self.runner.apply_configuration)
+        except subprocess.CalledProcessError:
+            pytest.fail(f"terraform apply of examples/{self.name} failed:\n{self.runner.last_output()}", pytrace=False)
+
+    def plan_exit_code(self) -> int:
+        return self.timed("plan", self.runner.plan_exit_code)
+
+    def destroy(self) -> None:
+        if self.destroyed or not Path(self.runner.state_path).exists():
+            return
+        try:
+            self.timed("destroy", self.runner.destroy)
+        except subprocess.CalledProcessError:
+            pytest.fail(
+                f"terraform destroy of examples/{self.name} failed:\n{self.runner.last_output()}", pytrace=False
+            )
+        self.destroyed = True
+
+
+def side_by_side(deployments: Dict[str, Deployment], step: Callable[[Deployment], object]) -> Dict[str, object]:
+    """Run one step on every deployment at once; their terraform runs are independent."""
+    with ThreadPoolExecutor(max_workers=len(deployments)) as pool:
+        futures = {name: pool.submit(step, deployment) for name, deployment in deployments.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def prepare_example(
+    tree: Path, name: str, endpoint_url: str, variables: Dict[str, object], work_root: Path
+) -> Deployment:
+    example = tree / "examples" / name
+    (example / "emulator_override.tf").write_text(emulator_override(endpoint_url, LAMBDA_ZIP))
+    (example / "emulator.auto.tfvars.json").write_text(json.dumps(variables, indent=2))
+    work_dir = work_root / name / "work"
+    work_dir.mkdir(parents=True)
+    return Deployment(name, EmulatorTerraformRunner(example, work_dir))

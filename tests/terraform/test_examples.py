@@ -1,0 +1,352 @@
+"""Both examples applied to moto with Terraform 1.0.3 and aws 3.39.0: what they created, no drift
+on a second plan, and a clean destroy. The tests run in file order; the last one destroys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.terraform import harness
+from tests.terraform.conftest import ACCOUNT, SENDER
+
+WARNING, CRITICAL = "warning", "critical"
+
+
+def alarms_by_key(aws, deployment):
+    names = deployment.outputs["alarm_names"]
+    found = aws("cloudwatch").describe_alarms(AlarmNames=list(names.values()))["MetricAlarms"]
+    by_name = {alarm["AlarmName"]: alarm for alarm in found}
+    return {key: by_name[name] for key, name in names.items()}
+
+
+def topic_policy(aws, topic_arn):
+    return json.loads(aws("sns").get_topic_attributes(TopicArn=topic_arn)["Attributes"]["Policy"])
+
+
+def subscriptions(aws, topic_arn):
+    listed = aws("sns").list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    return sorted((s["Protocol"], s["Endpoint"]) for s in listed)
+
+
+def function_configuration(aws, deployment, key):
+    return aws("lambda").get_function_configuration(FunctionName=deployment.outputs["function_names"][key])
+
+
+def role_policy(aws, deployment, key):
+    role_name = function_configuration(aws, deployment, key)["Role"].split("/")[-1]
+    iam = aws("iam")
+    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    return iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+
+
+def statements_allowing(policy, action):
+    return [
+        s for s in policy["Statement"] if action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+
+
+@pytest.mark.parametrize("example, quota", [("complete", 50000), ("minimal", 200)], ids=["complete", "minimal"])
+def test_each_alarm_tier_has_its_threshold_topic_and_comparison(aws, deployed, example, quota):
+    deployment = deployed[example]
+    alarms = alarms_by_key(aws, deployment)
+    topics = {WARNING: deployment.outputs["warning_topic_arn"], CRITICAL: deployment.outputs["critical_topic_arn"]}
+    expected_thresholds = {
+        "send-count": {WARNING: quota * 0.6, CRITICAL: quota * 0.8},
+        "bounce-rate": {WARNING: 0.05, CRITICAL: 0.10},
+        "complaint-rate": {WARNING: 0.001, CRITICAL: 0.005},
+        "unregistered-recipients": {WARNING: 5, CRITICAL: 10},
+        "processor-errors": {WARNING: 1, CRITICAL: 10},
+        "dead-letters": {WARNING: 1, CRITICAL: 100},
+        "queue-age": {WARNING: 900, CRITICAL: 3600},
+    }
+    assert sorted(alarms) == sorted(f"{kind}-{tier}" for kind in expected_thresholds for tier in topics)
+    for kind, thresholds in expected_thresholds.items():
+        for tier, threshold in thresholds.items():
+            alarm = alarms[f"{kind}-{tier}"]
+            assert alarm["Threshold"] == pytest.approx(threshold), alarm["AlarmName"]
+            assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", alarm["AlarmName"]
+            assert alarm["AlarmActions"] == [topics[tier]], alarm["AlarmName"]
+            assert alarm["OKActions"] == [topics[tier]], alarm["AlarmName"]
+            # Missing data pages nobody.
+            assert alarm["TreatMissingData"] == "notBreaching", alarm["AlarmName"]
+
+
+def test_alarms_watch_the_metrics_the_code_and_ses_publish(aws, complete):
+    alarms = alarms_by_key(aws, complete)
+    unregistered = alarms["unregistered-recipients-critical"]
+    assert (unregistered["Namespace"], unregistered["MetricName"]) == ("SESGuard", "EmailNotRegisteredCount")
+    # Powertools publishes EmailNotRegisteredCount with exactly one dimension: service = POWERTOOLS_SERVICE_NAME.
+    service = function_configuration(aws, complete, "process-events")["Environment"]["Variables"][
+        "POWERTOOLS_SERVICE_NAME"
+    ]
+    assert unregistered["Dimensions"] == [{"Name": "service", "Value": service}]
+    assert (unregistered["Statistic"], unregistered["Period"]) == ("Sum", 300)
+    assert (alarms["bounce-rate-warning"]["Namespace"], alarms["bounce-rate-warning"]["MetricName"]) == (
+        "AWS/SES",
+        "Reputation.BounceRate",
+    )
+    assert alarms["complaint-rate-warning"]["MetricName"] == "Reputation.ComplaintRate"
+    assert (alarms["send-count-critical"]["MetricName"], alarms["send-count-critical"]["Period"]) == ("Send", 86400)
+    functions = complete.outputs["function_names"]
+    assert alarms["processor-errors-warning"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": functions["process-events"]}
+    ]
+    queue_name = complete.outputs["queue_url"].rsplit("/", 1)[-1]
+    dead_letter_name = complete.outputs["dead_letter_queue_url"].rsplit("/", 1)[-1]
+    assert alarms["queue-age-critical"]["Dimensions"] == [{"Name": "QueueName", "Value": queue_name}]
+    assert alarms["dead-letters-warning"]["Dimensions"] == [{"Name": "QueueName", "Value": dead_letter_name}]
+
+
+@pytest.mark.parametrize("example", ["complete", "minimal"])
+def test_only_ses_and_cloudwatch_of_this_account_may_publish(aws, deployed, example):
+    outputs = deployed[example].outputs
+    expected = {
+        outputs["events_topic_arn"]: ("ses.amazonaws.com", f"arn:aws:ses:{harness.REGION}:{ACCOUNT}:*"),
+        outputs["warning_topic_arn"]: (
+            "cloudwatch.amazonaws.com",
+            f"arn:aws:cloudwatch:{harness.REGION}:{ACCOUNT}:alarm:*",
+        ),
+        outputs["critical_topic_arn"]: (
+            "cloudwatch.amazonaws.com",
+            f"arn:aws:cloudwatch:{harness.REGION}:{ACCOUNT}:alarm:*",
+        ),
+    }
+    for topic_arn, (service, source_arn) in expected.items():
+        (statement,) = topic_policy(aws, topic_arn)["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Service": service}
+        assert statement["Action"] == "SNS:Publish"
+        assert statement["Resource"] == topic_arn
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": [ACCOUNT]},
+            "ArnLike": {"aws:SourceArn": [source_arn]},
+        }
+
+
+def test_complete_example_encrypts_topics_and_queues_with_its_key(aws, complete, minimal):
+    key_arn = complete.outputs["kms_key_arn"]
+    assert key_arn.startswith(f"arn:aws:kms:{harness.REGION}:{ACCOUNT}:key/")
+    assert aws("kms").get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+    sns = aws("sns")
+    for output in ("events_topic_arn", "warning_topic_arn", "critical_topic_arn"):
+        assert sns.get_topic_attributes(TopicArn=complete.outputs[output])["Attributes"]["KmsMasterKeyId"] == key_arn
+        assert "KmsMasterKeyId" not in sns.get_topic_attributes(TopicArn=minimal.outputs[output])["Attributes"]
+    queue = aws("sqs").get_queue_attributes(QueueUrl=complete.outputs["queue_url"], AttributeNames=["All"])
+    assert queue["Attributes"]["KmsMasterKeyId"] == key_arn
+    assert function_configuration(aws, complete, "process-events")["KMSKeyArn"] == key_arn
+
+
+def test_subscriptions(aws, complete, minimal):
+    functions = complete.outputs["function_names"]
+    breaker_arn = function_configuration(aws, complete, "disable-sending")["FunctionArn"]
+    assert subscriptions(aws, complete.outputs["warning_topic_arn"]) == [("email", "oncall@example.com")]
+    assert subscriptions(aws, complete.outputs["critical_topic_arn"]) == sorted(
+        [("email", "oncall@example.com"), ("sms", "+15555550100"), ("lambda", breaker_arn)]
+    )
+    assert functions["disable-sending"] == breaker_arn.rsplit(":", 1)[-1]
+    # The breaker is off by default, and nobody is subscribed unless asked for.
+    assert subscriptions(aws, minimal.outputs["critical_topic_arn"]) == []
+    assert subscriptions(aws, minimal.outputs["warning_topic_arn"]) == []
+
+    sns = aws("sns")
+    for deployment in (complete, minimal):
+        queue_arn = aws("sqs").get_queue_attributes(
+            QueueUrl=deployment.outputs["queue_url"], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        (events_subscription,) = sns.list_subscriptions_by_topic(TopicArn=deployment.outputs["events_topic_arn"])[
+            "Subscriptions"
+        ]
+        assert (events_subscription["Protocol"], events_subscription["Endpoint"]) == ("sqs", queue_arn)
+        attributes = sns.get_subscription_attributes(SubscriptionArn=events_subscription["SubscriptionArn"])
+        # The processor reads the SNS envelope's MessageId: no raw delivery.
+        assert attributes["Attributes"]["RawMessageDelivery"] == "false"
+
+
+@pytest.mark.parametrize("example", ["complete", "minimal"])
+def test_configuration_set_publishes_every_event_type_to_the_events_topic(aws, deployed, example):
+    outputs = deployed[example].outputs
+    described = aws("ses").describe_configuration_set(
+        ConfigurationSetName=outputs["configuration_set_name"],
+        ConfigurationSetAttributeNames=["eventDestinations", "reputationOptions", "deliveryOptions"],
+    )
+    (destination,) = described["EventDestinations"]
+    assert destination["Enabled"] is True
+    assert sorted(destination["MatchingEventTypes"]) == sorted(
+        ["send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure"]
+    )
+    assert destination["SNSDestination"]["TopicARN"] == outputs["events_topic_arn"]
+    assert described["ReputationOptions"]["ReputationMetricsEnabled"] is True
+    assert described["ReputationOptions"]["SendingEnabled"] is True
+    assert described["DeliveryOptions"] == {"TlsPolicy": "Optional"}
+
+
+def test_identity_notifications_go_to_the_events_topic_with_headers(aws, complete):
+    attributes = aws("ses").get_identity_notification_attributes(Identities=[SENDER])["NotificationAttributes"][SENDER]
+    for notification_type in ("Bounce", "Complaint", "Delivery"):
+        assert attributes[f"{notification_type}Topic"] == complete.outputs["events_topic_arn"]
+        assert attributes[f"HeadersIn{notification_type}NotificationsEnabled"] is True
+
+
+def test_queue_feeds_the_processor_with_partial_batch_failures(aws, complete, minimal):
+    mappings = {}
+    for deployment, max_concurrency in ((complete, 5), (minimal, 2)):
+        sqs = aws("sqs")
+        queue = sqs.get_queue_attributes(QueueUrl=deployment.outputs["queue_url"], AttributeNames=["All"])["Attributes"]
+        processor = function_configuration(aws, deployment, "process-events")
+        # Six times the function timeout, as Lambda advises for SQS sources.
+        assert int(queue["VisibilityTimeout"]) == 6 * processor["Timeout"]
+        dead_letter_arn = f"{queue['QueueArn']}-dlq"
+        assert json.loads(queue["RedrivePolicy"]) == {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": 5}
+        dead_letter_url = sqs.get_queue_url(QueueName=dead_letter_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        dead_letters = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["All"])["Attributes"]
+        assert int(dead_letters["MessageRetentionPeriod"]) == 14 * 24 * 3600
+        (statement,) = json.loads(queue["Policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": [deployment.outputs["events_topic_arn"]]}}
+
+        (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=processor["FunctionArn"])[
+            "EventSourceMappings"
+        ]
+        mappings[deployment.name] = mapping
+        assert mapping["EventSourceArn"] == queue["QueueArn"]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BatchSize"] == 10
+        assert mapping["MaximumBatchingWindowInSeconds"] == 5
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": max_concurrency}
+    assert mappings["complete"]["UUID"] == complete.outputs["event_source_mapping_id"]
+
+
+def test_each_function_runs_its_handler_with_the_environment_the_code_reads(aws, complete, wiring_database):
+    outputs = complete.outputs
+    alarm_names = outputs["alarm_names"]
+    common = {
+        "POWERTOOLS_SERVICE_NAME": "ses-guard-complete",
+        "POWERTOOLS_METRICS_NAMESPACE": "SESGuard",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    database = {
+        "DATABASE_URL": f"sqlite:///{wiring_database}",
+        "USERS_TABLE": "users",
+        "USERS_ID_COLUMN": "user_id",
+        "USERS_EMAIL_COLUMN": "email_address",
+        "USERS_VALIDATED_COLUMN": "validated",
+    }
+    expected = {
+        "process-events": ("ses_guard.handlers.process_events", {**common, **database}),
+        "sync-thresholds": (
+            "ses_guard.handlers.sync_thresholds",
+            {
+                **common,
+                **database,
+                "SEND_COUNT_ALARMS": {alarm_names["send-count-warning"]: 60, alarm_names["send-count-critical"]: 80},
+                "WARNING_TOPIC_ARN": outputs["warning_topic_arn"],
+            },
+        ),
+        "suppress-bouncing-users": (
+            "ses_guard.handlers.suppress_bouncing_users",
+            {
+                **common,
+                **database,
+                "HYGIENE_BOUNCE_THRESHOLD": "5",
+                "HYGIENE_WINDOW_DAYS": "30",
+                "HYGIENE_BOUNCE_TYPES": "Permanent,Transient",
+                "HYGIENE_INVALIDATE_ON_COMPLAINT": "true",
+            },
+        ),
+        "disable-sending": (
+            "ses_guard.handlers.disable_sending",
+            {
+                **common,
+                **database,
+                "BREAKER_ALARM_NAMES": [alarm_names["unregistered-recipients-critical"]],
+                "BREAKER_CONFIGURATION_SETS": [],
+                "CRITICAL_TOPIC_ARN": outputs["critical_topic_arn"],
+            },
+        ),
+    }
+    assert sorted(outputs["function_names"]) == sorted(expected)
+    for key, (handler, environment) in expected.items():
+        configuration = function_configuration(aws, complete, key)
+        assert configuration["Handler"] == handler
+        assert configuration["Runtime"] == harness.EMULATOR_RUNTIME
+        variables = configuration["Environment"]["Variables"]
+        for json_variable in ("SEND_COUNT_ALARMS", "BREAKER_ALARM_NAMES", "BREAKER_CONFIGURATION_SETS"):
+            if json_variable in variables:
+                variables[json_variable] = json.loads(variables[json_variable])
+        assert variables == environment, key
+
+
+def test_minimal_example_reads_the_database_secret_and_has_no_breaker(aws, minimal, database_secret_arn):
+    assert sorted(minimal.outputs["function_names"]) == ["process-events", "suppress-bouncing-users", "sync-thresholds"]
+    for key in minimal.outputs["function_names"]:
+        variables = function_configuration(aws, minimal, key)["Environment"]["Variables"]
+        assert variables["DB_SECRET_ARN"] == database_secret_arn
+        assert "DATABASE_URL" not in variables
+        (statement,) = statements_allowing(role_policy(aws, minimal, key), "secretsmanager:GetSecretValue")
+        assert statement["Resource"] == database_secret_arn
+
+
+def test_roles_have_least_privilege(aws, complete):
+    functions = complete.outputs["function_names"]
+    policies = {key: role_policy(aws, complete, key) for key in functions}
+    # Only the breaker may stop sending.
+    assert [
+        key for key, policy in policies.items() if statements_allowing(policy, "ses:UpdateAccountSendingEnabled")
+    ] == ["disable-sending"]
+    (alarm_updates,) = statements_allowing(policies["sync-thresholds"], "cloudwatch:PutMetricAlarm")
+    alarm_arns = aws("cloudwatch").describe_alarms(
+        AlarmNames=[
+            complete.outputs["alarm_names"]["send-count-warning"],
+            complete.outputs["alarm_names"]["send-count-critical"],
+        ]
+    )["MetricAlarms"]
+    assert sorted(alarm_updates["Resource"]) == sorted(alarm["AlarmArn"] for alarm in alarm_arns)
+    (metric_data,) = statements_allowing(policies["sync-thresholds"], "cloudwatch:PutMetricData")
+    assert metric_data["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SESGuard"]}}
+    (announce,) = statements_allowing(policies["sync-thresholds"], "sns:Publish")
+    assert announce["Resource"] == complete.outputs["warning_topic_arn"]
+    (breaker_announce,) = statements_allowing(policies["disable-sending"], "sns:Publish")
+    assert breaker_announce["Resource"] == complete.outputs["critical_topic_arn"]
+    for key, policy in policies.items():
+        (logs,) = statements_allowing(policy, "logs:PutLogEvents")
+        assert logs["Resource"] == f"arn:aws:logs:{harness.REGION}:{ACCOUNT}:log-group:/aws/lambda/{functions[key]}:*"
+        # With database_url there is no secret to read.
+        assert statements_allowing(policy, "secretsmanager:GetSecretValue") == []
+
+
+def test_scheduled_functions_and_log_retention(aws, complete):
+    functions = complete.outputs["function_names"]
+    events = aws("events")
+    for key, schedule in (("sync-thresholds", "rate(1 hour)"), ("suppress-bouncing-users", "rate(1 day)")):
+        rule = events.describe_rule(Name=functions[key])
+        assert rule["ScheduleExpression"] == schedule
+        (target,) = events.list_targets_by_rule(Rule=functions[key])["Targets"]
+        assert target["Arn"] == function_configuration(aws, complete, key)["FunctionArn"]
+    logs = aws("logs")
+    for name in functions.values():
+        (group,) = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+        assert group["retentionInDays"] == 365
+
+
+def test_a_second_plan_shows_no_changes(deployed):
+    exit_codes = harness.side_by_side(deployed, harness.Deployment.plan_exit_code)
+    for name, exit_code in exit_codes.items():
+        assert exit_code == 0, f"examples/{name} drifts after apply:\n{deployed[name].runner.last_output()}"
+
+
+def test_destroy_removes_everything(aws, deployed):
+    harness.side_by_side(deployed, harness.Deployment.destroy)
+    print({name: deployment.seconds for name, deployment in deployed.items()})
+    prefixes = ("ses-guard-complete", "ses-guard-")
+    assert aws("lambda").list_functions()["Functions"] == []
+    assert aws("sns").list_topics()["Topics"] == []
+    assert aws("sqs").list_queues().get("QueueUrls", []) == []
+    assert [
+        a["AlarmName"]
+        for a in aws("cloudwatch").describe_alarms()["MetricAlarms"]
+        if a["AlarmName"].startswith(prefixes)
+    ] == []
+    assert aws("ses").list_configuration_sets().get("ConfigurationSets", []) == []
+    assert aws("cloudformation").list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"] == []
+    assert [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(prefixes)] == []

@@ -1,0 +1,3 @@
+def test_smoke(deployed):
+    for d in deployed.values():
+        print(d.name, d.seconds, sorted(d.outputs))
