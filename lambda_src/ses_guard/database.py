@@ -38,6 +38,10 @@ def url_from_secret(secret: dict) -> URL:
 
 def resolve_url(settings: Settings) -> URL:
     if settings.database_url:
+        authority = settings.database_url.partition("://")[2].partition("/")[0]
+        if authority.count("@") > 1:
+            # Parsed as is, part of the password would become the host name and show in every error.
+            raise ConfigurationError("DATABASE_URL has more than one '@': percent-encode the password ('@' is %40)")
         try:
             return make_url(settings.database_url)
         except Exception:

@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parseaddr
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ses_guard.observability import logger
@@ -135,21 +134,20 @@ def parse_record(record: InboundRecord):
     kind = message.get("eventType") or message.get("notificationType")
     if kind == _SES_HANDSHAKE:
         return Skipped("SES test notification sent when the topic was attached")
-    if kind not in DETAIL_KEYS:
-        return Skipped(f"unknown SES event type {kind!r}")
+    if not isinstance(kind, str) or kind not in DETAIL_KEYS:
+        return Skipped(f"unknown SES event type {str(kind)[:64]!r}")
     return list(_recipient_events(message, kind, sns_message_id))
 
 
 def _unwrap(record: InboundRecord) -> Tuple[Any, Optional[str]]:
     payload = _loads(record.payload, "record body")
-    if isinstance(payload, Mapping) and "Type" in payload and "Message" in payload:
-        if payload["Type"] in _SNS_HANDSHAKES:
-            return {"notificationType": _SES_HANDSHAKE}, None
-        if payload["Type"] != "Notification":
-            raise InvalidRecord(f"unexpected SNS message type {payload['Type']!r}")
-        return _loads(payload["Message"], "SNS Message"), _optional_text(payload.get("MessageId"), MAX_SHORT)
-    if isinstance(payload, Mapping) and payload.get("Type") in _SNS_HANDSHAKES:
+    sns_type = payload.get("Type") if isinstance(payload, Mapping) else None
+    if isinstance(sns_type, str) and sns_type in _SNS_HANDSHAKES:
         return {"notificationType": _SES_HANDSHAKE}, None
+    if sns_type is not None and "Message" in payload:
+        if sns_type != "Notification":
+            raise InvalidRecord(f"unexpected SNS message type {str(sns_type)[:64]!r}")
+        return _loads(payload["Message"], "SNS Message"), _optional_text(payload.get("MessageId"), MAX_SHORT)
     # Raw message delivery: the SES JSON itself, without the SNS message id.
     return payload, None
 
@@ -236,9 +234,12 @@ def _sender(value: Any) -> Optional[str]:
     source = _optional_text(value, 10 * MAX_ADDRESS)
     if source is None:
         return None
-    # Event publishing may give 'Name <addr>'; keep only the address.
-    address = parseaddr(source)[1] or source
-    return address[:MAX_ADDRESS]
+    # Event publishing may give 'Name <addr>'; keep only the address. Anything else is kept verbatim:
+    # a full RFC 5322 parse would rewrite odd (possibly hostile) addresses instead of recording them.
+    source = source.strip()
+    if source.endswith(">") and "<" in source:
+        source = source[source.rindex("<") + 1 : -1].strip() or source
+    return source[:MAX_ADDRESS]
 
 
 def _subject(value: Any, ses_message_id: str) -> Optional[str]:
@@ -259,11 +260,22 @@ def _tag(tags: Mapping, name: str) -> Any:
     return value
 
 
+def _is_unicode(value: str) -> bool:
+    """False for strings JSON allows but UTF-8 cannot store (lone surrogates such as "\\ud800")."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _required_text(value: Any, what: str, limit: int) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidRecord(f"{what} is missing or not a string")
     if len(value) > limit:
         raise InvalidRecord(f"{what} is longer than {limit} characters")
+    if not _is_unicode(value):
+        raise InvalidRecord(f"{what} is not valid Unicode")
     return value
 
 
@@ -274,6 +286,9 @@ def _optional_text(value: Any, limit: Optional[int]) -> Optional[str]:
         value = str(value)
     if not isinstance(value, str):
         return None
+    if not _is_unicode(value):
+        # Free text is kept, with the unstorable code points replaced.
+        value = value.encode("utf-8", "replace").decode("utf-8")
     return value if limit is None else value[:limit]
 
 
@@ -286,8 +301,8 @@ def parse_timestamp(value: Any) -> datetime:
     text = _FRACTION.sub(lambda match: "." + (match.group(1) + "000000")[:6], text, count=1)
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidRecord(f"timestamp {value[:64]!r} is not ISO 8601") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise InvalidRecord(f"timestamp {value[:64]!r} is not an ISO 8601 time in UTC's calendar") from None
     return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Sequence
+from datetime import datetime, timezone
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple, TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.schema import Table
 
 from ses_guard import schema
+from ses_guard.observability import logger
 from ses_guard.parsing import RecipientEvent
 from ses_guard.settings import UsersTable
+
+T = TypeVar("T")
+DEADLOCK_ATTEMPTS = 3
+# Deadlock victim, lock wait timeout: the transaction can simply run again, every write being idempotent.
+_MYSQL_RETRYABLE = (1213, 1205)
 
 _LOG_COLUMNS = (
     "aws_sns_message_id",
@@ -38,7 +46,7 @@ _LOG_COLUMNS = (
 
 @dataclass(frozen=True)
 class StoreResult:
-    """Rows this batch added; duplicates of rows already stored add nothing."""
+    """Rows this batch added (duplicates of stored rows add nothing), and unregistered pairs to count."""
 
     user_rows: int = 0
     unvalidated_rows: int = 0
@@ -65,9 +73,21 @@ class EventStore:
         self._email = self.users.c[users.email_column]
 
     def save(self, events: Sequence[RecipientEvent]) -> StoreResult:
-        """Store a batch in one transaction; a database error propagates and nothing is committed."""
+        """Store a batch in one transaction, then claim the pairs to count in a second one.
+
+        A database error propagates: nothing of a failed insert transaction is committed, and pairs an
+        in-doubt commit stored are claimed by the redelivery.
+        """
         if not events:
             return StoreResult()
+        user_count, stranger_count, pair_keys = _retry_on_deadlock(lambda: self._insert_batch(events))
+        return StoreResult(
+            user_rows=user_count,
+            unvalidated_rows=stranger_count,
+            new_unregistered_pairs=_retry_on_deadlock(lambda: self._claim_unreported_pairs(pair_keys)),
+        )
+
+    def _insert_batch(self, events: Sequence[RecipientEvent]) -> Tuple[int, int, List[str]]:
         with self.engine.begin() as connection:
             user_ids = self.lookup_users(connection, {event.recipient_key for event in events})
             user_rows = [
@@ -76,13 +96,30 @@ class EventStore:
                 if event.recipient_key in user_ids
             ]
             strangers = [event for event in events if event.recipient_key not in user_ids]
-            return StoreResult(
-                user_rows=self._insert(connection, schema.user_email_log, user_rows),
-                unvalidated_rows=self._insert(
-                    connection, schema.unvalidated_email_log, [_log_row(event) for event in strangers]
-                ),
-                new_unregistered_pairs=self._insert(connection, schema.unregistered_recipient, _pair_rows(strangers)),
+            pair_rows = _pair_rows(strangers)
+            user_count = self._insert(connection, schema.user_email_log, user_rows)
+            stranger_count = self._insert(
+                connection, schema.unvalidated_email_log, [_log_row(event) for event in strangers]
             )
+            self._insert(connection, schema.unregistered_recipient, pair_rows)
+        return user_count, stranger_count, [row["pair_key"] for row in pair_rows]
+
+    def _claim_unreported_pairs(self, pair_keys: List[str]) -> int:
+        """Mark this batch's committed, not yet counted pairs as counted; returns how many.
+
+        Row locks give each pair to exactly one claimant. A pair whose insert committed but whose claim never
+        ran (lost acknowledgement, crash) comes back with the redelivered batch and is claimed then.
+        """
+        if not pair_keys:
+            return 0
+        pairs = schema.unregistered_recipient
+        claim = (
+            update(pairs)
+            .where(pairs.c.pair_key.in_(pair_keys), pairs.c.reported_at.is_(None))
+            .values(reported_at=_utcnow())
+        )
+        with self.engine.begin() as connection:
+            return max(connection.execute(claim).rowcount, 0)
 
     def lookup_users(self, connection: Connection, keys: Iterable[str]) -> Dict[str, int]:
         """user_id by normalized address, in one query; the lowest id wins if the application has duplicates."""
@@ -97,7 +134,26 @@ class EventStore:
         if not rows:
             return 0
         statement = insert_ignoring_duplicates(table, connection.dialect.name)
-        return max(connection.execute(statement, rows).rowcount, 0)
+        # Rows in key order: concurrent batches then take their locks in one order, which avoids most deadlocks.
+        key = "pair_key" if "pair_key" in rows[0] else "event_key"
+        return max(connection.execute(statement, sorted(rows, key=lambda row: row[key])).rowcount, 0)
+
+
+def _retry_on_deadlock(work: Callable[[], T]) -> T:
+    """Run a transaction again when MySQL chose it as a deadlock victim (it was rolled back whole)."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return work()
+        except OperationalError as error:
+            code = error.orig.args[0] if error.orig is not None and error.orig.args else None
+            if code not in _MYSQL_RETRYABLE or attempt == DEADLOCK_ATTEMPTS:
+                raise
+            logger.warning("transaction retried", extra={"mysql_error": code, "attempt": attempt})
+    raise AssertionError("unreachable")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _log_row(event: RecipientEvent) -> dict:

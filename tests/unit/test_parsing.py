@@ -90,7 +90,7 @@ def test_a_missing_subject_is_stored_as_null():
         (lambda m: m["delivery"].update(recipients=["   "]), "recipient address is empty"),
         (lambda m: m["delivery"].update(recipients=["a" * 321]), "longer than 320"),
         (lambda m: m["delivery"].pop("recipients"), "names no recipients"),
-        (lambda m: m["delivery"].update(timestamp="soon"), "not ISO 8601"),
+        (lambda m: m["delivery"].update(timestamp="soon"), "not an ISO 8601 time"),
     ],
 )
 def test_structurally_broken_notifications_are_invalid_records(mutate, reason):
