@@ -291,7 +291,7 @@ variable "lambda_zip_path" {
 }
 
 variable "lambda_runtime" {
-  description = "Lambda runtime of the functions; the package is built for it (PYTHON_VERSION of `make build`)."
+  description = "Lambda runtime of the functions; the package must be built for the same Python (LAMBDA_PYTHON of `make build`, 3.12 by default)."
   type        = string
   default     = "python3.12"
 

@@ -51,3 +51,9 @@ validate: $(TOOLS_STAMP) ## terraform validate of the root module, submodules an
 checkov: $(CHECKOV) ## checkov over the module (findings must be fixed or skipped inline with a reason)
 	$(CHECKOV) --directory . --framework terraform --quiet --compact --skip-download \
 		--skip-path .venv --skip-path .tools --skip-path lambda_src --skip-path tests
+
+TF_DOCS_PAIRS := README.md . $(foreach module,$(wildcard modules/*),$(module)/README.md $(module))
+
+.PHONY: docs
+docs: $(STAMP) ## Regenerate the inputs/outputs tables of README.md and modules/*/README.md from the code
+	$(PY) scripts/terraform_docs.py $(TF_DOCS_PAIRS)
