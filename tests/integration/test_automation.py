@@ -12,11 +12,12 @@ from moto import mock_aws
 from ses_guard import audit, aws, cli, handlers, processor
 from ses_guard.parsing import InboundRecord
 from ses_guard.settings import get_settings
-from tests import moto_ses_account as moto_ses
 from tests import ses_samples as ses
 from tests.conftest import both_databases
+from tests.support import moto_ses
 
 pytestmark = both_databases
+moto_ses.apply()
 
 WARNING_ALARM = "app-ses-send-count-warning"
 CRITICAL_ALARM = "app-ses-send-count-critical"
@@ -255,7 +256,10 @@ def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, 
 
     handlers.disable_sending(alarm_event(), lambda_context)
 
-    assert moto_ses.configuration_set_sending_enabled("marketing") is False
+    described = account["ses"].describe_configuration_set(
+        ConfigurationSetName="marketing", ConfigurationSetAttributeNames=["reputationOptions"]
+    )
+    assert described["ReputationOptions"]["SendingEnabled"] is False
     assert account["ses"].get_account_sending_enabled()["Enabled"] is True
 
 

@@ -15,8 +15,10 @@ from moto import mock_aws
 
 from ses_guard import aws, handlers
 from ses_guard.settings import get_settings
-from tests import moto_ses_account  # noqa: F401  (installs the SES account-sending calls into moto)
 from tests import ses_samples as ses
+from tests.support import moto_ses
+
+moto_ses.apply()
 
 ACCOUNT = ses.ACCOUNT
 BREAKER_ALARM = "app-email-not-registered-critical"
