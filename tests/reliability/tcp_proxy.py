@@ -2,7 +2,7 @@
 
 Cutting closes every open connection (the client sees "Lost connection", the server rolls back the
 open transaction) and makes new connections fail at the handshake until restore().
-`cut_after_commit()` forwards the next COMMIT to the server, then cuts before its reply returns:
+`cut_after_commit(n)` forwards the nth COMMIT from now to the server, then cuts before its reply returns:
 the transaction is committed but the client only sees an error (the in-doubt case).
 """
 
@@ -26,7 +26,7 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._sockets: List[socket.socket] = []
         self._up = True
-        self._cut_after_commit = False
+        self._cut_after_commit = 0  # cut after this many more COMMITs (0: never)
         self._replies_muted = False
         self._closed = False
         self.connections_accepted = 0
@@ -46,13 +46,13 @@ class CuttableProxy:
     def restore(self) -> None:
         with self._lock:
             self._up = True
-            self._cut_after_commit = False
+            self._cut_after_commit = 0
             self._replies_muted = False
 
-    def cut_after_commit(self) -> None:
-        """Let the next COMMIT reach the server, then cut before the client gets the answer."""
+    def cut_after_commit(self, nth: int = 1) -> None:
+        """Let the nth COMMIT from now reach the server, then cut before the client gets the answer."""
         with self._lock:
-            self._cut_after_commit = True
+            self._cut_after_commit = nth
 
     def close(self) -> None:
         self._closed = True
@@ -94,7 +94,11 @@ class CuttableProxy:
                 _close(sink)
                 _close(source)
                 return
-            in_doubt = from_client and self._cut_after_commit and _is_commit(data)
+            in_doubt = False
+            if from_client and self._cut_after_commit and _is_commit(data):
+                with self._lock:
+                    self._cut_after_commit -= 1
+                    in_doubt = self._cut_after_commit == 0
             if in_doubt:
                 self._replies_muted = True  # the server's "OK" to this COMMIT never reaches the client
             if not from_client and self._replies_muted:

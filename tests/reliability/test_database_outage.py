@@ -75,22 +75,38 @@ def cut_before(engine, proxy, statement_number: int) -> list:
     return sent
 
 
-def cut_before_commit(engine, proxy) -> None:
+def cut_before_commit(engine, proxy, commit_number: int) -> list:
+    """Cut the network just before the engine sends its Nth COMMIT from now."""
     commits = []
 
     def hook(conn):
         commits.append(conn)
-        if len(commits) == 1:
+        if len(commits) == commit_number:  # once only
             proxy.cut()
 
     sa_event.listen(engine, "commit", hook)
+    return commits
 
 
-@pytest.mark.parametrize(
-    "where",
-    ["users lookup", "first insert", "second insert", "third insert", "commit"],
-)
-def test_connection_lost_inside_a_batch_commits_nothing_and_the_redelivery_completes(
+AFTER_SECOND = {"user_email_log": 4, "unvalidated_email_log": 6, "unregistered_recipient": 6}
+
+# Where the connection dies while the second batch is stored, and what MariaDB then holds of that batch.
+# The store writes the batch in one transaction (users lookup, three inserts, COMMIT), then marks the
+# unregistered pairs it will count in a second one (UPDATE, COMMIT): a failure in the second leaves the
+# whole batch stored, never a part of it, and the redelivery counts the pairs.
+CUT_POINTS = {
+    "users lookup": (("statement", 1), "nothing"),
+    "first insert": (("statement", 2), "nothing"),
+    "second insert": (("statement", 3), "nothing"),
+    "third insert": (("statement", 4), "nothing"),
+    "insert commit": (("commit", 1), "nothing"),
+    "claim update": (("statement", 5), "whole batch"),
+    "claim commit": (("commit", 2), "whole batch"),
+}
+
+
+@pytest.mark.parametrize("where", CUT_POINTS)
+def test_connection_lost_inside_a_batch_commits_no_part_of_it_and_the_redelivery_completes(
     engine, proxied_engine, proxy, where
 ):
     store = EventStore(proxied_engine, UsersTable())
@@ -99,16 +115,16 @@ def test_connection_lost_inside_a_batch_commits_nothing_and_the_redelivery_compl
     before = table_counts(engine)
     assert before == {"user_email_log": 3, "unvalidated_email_log": 0, "unregistered_recipient": 0}
 
-    if where == "commit":
-        cut_before_commit(proxied_engine, proxy)
-    else:
-        number = ["users lookup", "first insert", "second insert", "third insert"].index(where) + 1
-        sent = cut_before(proxied_engine, proxy, number)
+    (kind, number), held = CUT_POINTS[where]
+    seen = (
+        cut_before(proxied_engine, proxy, number)
+        if kind == "statement"
+        else cut_before_commit(proxied_engine, proxy, number)
+    )
     with pytest.raises(DBAPIError, match=r"Lost connection|server has gone away|Connection reset|Broken pipe"):
         processor.process(second, store)
-    if where != "commit":
-        assert len(sent) == number  # the failure happened where intended, not earlier
-    assert table_counts(engine) == before  # nothing of the failed batch is committed
+    assert len(seen) == number  # the failure happened where intended, not earlier
+    assert table_counts(engine) == (before if held == "nothing" else AFTER_SECOND)
 
     proxy.restore()
     redelivered = processor.process(second, store)  # the pool replaces the dead connection (pre-ping)
@@ -116,7 +132,8 @@ def test_connection_lost_inside_a_batch_commits_nothing_and_the_redelivery_compl
     counted += processor.process(third, store).stored.new_unregistered_pairs
     again = processor.process(second, store)  # a late duplicate redelivery adds nothing
 
-    assert redelivered.stored.user_rows == 1 and redelivered.stored.unvalidated_rows == 6
+    if held == "nothing":
+        assert redelivered.stored.user_rows == 1 and redelivered.stored.unvalidated_rows == 6
     assert again.stored == type(again.stored)()
     assert table_counts(engine) == EXPECTED_AFTER_ALL
     assert counted == EXPECTED_AFTER_ALL["unregistered_recipient"]
@@ -162,21 +179,23 @@ def test_through_the_handler_the_failed_invocation_raises_and_its_redelivery_cou
     assert table_counts(engine) == {"user_email_log": 0, "unvalidated_email_log": 10, "unregistered_recipient": 10}
 
 
-def test_commit_reached_the_server_but_its_answer_was_lost(engine, proxied_engine, proxy):
+@pytest.mark.parametrize("which", [1, 2], ids=["insert-commit", "claim-commit"])
+def test_commit_reached_the_server_but_its_answer_was_lost(engine, proxied_engine, proxy, which):
     """The in-doubt case: the batch raises although MariaDB committed it; SQS redelivers it.
 
     Rows must not double, and EmailNotRegisteredCount must still count each unregistered pair once
-    over the failed attempt and its redelivery (the failed attempt emitted nothing).
+    over the failed attempt and its redelivery (the failed attempt emitted nothing). The store commits
+    twice per batch (rows, then the claim of the pairs it counts): either acknowledgement may be lost.
     """
     store = EventStore(proxied_engine, UsersTable())
     first, second, third = scenario_batches()
     counted = processor.process(first, store).stored.new_unregistered_pairs
-    proxy.cut_after_commit()
+    proxy.cut_after_commit(which)
 
     with pytest.raises(DBAPIError, match=r"Lost connection|server has gone away"):
         processor.process(second, store)
     # The server did commit: what a redelivery must not double.
-    assert table_counts(engine) == {"user_email_log": 4, "unvalidated_email_log": 6, "unregistered_recipient": 6}
+    assert table_counts(engine) == AFTER_SECOND
 
     proxy.restore()
     counted += processor.process(second, store).stored.new_unregistered_pairs
