@@ -1,4 +1,7 @@
-"""pytest fixtures around the emulator; import them into a conftest.py to use them."""
+"""pytest fixtures around the emulator. A conftest.py uses them by importing them:
+
+from tests.support.fixtures import emulator  # noqa: F401
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,10 @@ import pytest
 
 from tests.support.moto_server import EmulatorServer
 
-EMULATOR_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
-
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """URL of a moto server (with the SES extensions) on a free loopback port, for the session."""
+def emulator() -> Iterator[EmulatorServer]:
+    """A moto server with the project's extensions on a free loopback port, for the whole session;
+    its URL is emulator.endpoint_url."""
     with EmulatorServer() as server:
-        yield server.endpoint_url
+        yield server

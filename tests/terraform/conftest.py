@@ -9,6 +9,7 @@ from typing import Callable, Dict, Iterator
 import boto3
 import pytest
 
+from tests.support.fixtures import emulator  # noqa: F401  (the session's moto server)
 from tests.support.moto_server import EmulatorServer
 from tests.terraform import harness
 
@@ -17,14 +18,7 @@ SENDER = "noreply@example.com"
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[EmulatorServer]:
-    harness.require_toolchain()
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def aws(emulator: EmulatorServer) -> Callable:
+def aws(emulator: EmulatorServer) -> Callable:  # noqa: F811
     """aws("sns") -> a boto3 client of the emulator."""
 
     def client(service: str):
@@ -66,10 +60,14 @@ def database_secret_arn(aws) -> str:
 
 @pytest.fixture(scope="session")
 def deployed(
-    emulator, wiring_database, database_secret_arn, tmp_path_factory
+    emulator,  # noqa: F811
+    wiring_database,
+    database_secret_arn,
+    tmp_path_factory,
 ) -> Iterator[Dict[str, harness.Deployment]]:
     """examples/complete and examples/minimal applied to the emulator; destroyed after the session
     unless a test destroyed them already."""
+    harness.require_toolchain()
     tree = harness.copy_module_tree(tmp_path_factory.mktemp("module"))
     work_root = tmp_path_factory.mktemp("terraform")
     deployments = {
