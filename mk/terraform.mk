@@ -57,3 +57,7 @@ TF_DOCS_PAIRS := README.md . $(foreach module,$(wildcard modules/*),$(module)/RE
 .PHONY: docs
 docs: $(STAMP) ## Regenerate the inputs/outputs tables of README.md and modules/*/README.md from the code
 	$(PY) scripts/terraform_docs.py $(TF_DOCS_PAIRS)
+
+.PHONY: terraform-cycle
+terraform-cycle: tools build ## Time apply, plan and destroy of both examples against moto (JSON seconds)
+	$(PY) scripts/terraform_cycle.py
