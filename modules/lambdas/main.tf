@@ -117,9 +117,16 @@ locals {
     ]
     suppress-bouncing-users = []
     disable-sending = [
+      {
+        # The breaker acts only when CloudWatch confirms the notified alarm is in ALARM.
+        sid        = "ConfirmTheAllowlistedAlarms"
+        actions    = ["cloudwatch:DescribeAlarms"]
+        resources  = [for name in var.breaker_alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${name}"]
+        conditions = []
+      },
       length(var.breaker_configuration_sets) == 0 ? {
         sid        = "DisableSendingForTheAccount"
-        actions    = ["ses:UpdateAccountSendingEnabled"]
+        actions    = ["ses:GetAccountSendingEnabled", "ses:UpdateAccountSendingEnabled"]
         resources  = ["*"]
         conditions = []
         } : {

@@ -1,14 +1,19 @@
-"""Both examples applied to moto with Terraform 1.0.3 and aws 3.39.0: what they created, no drift
-on a second plan, and a clean destroy. The tests run in file order; the last one destroys."""
+"""Both examples applied to moto with Terraform 1.0.3 and aws 3.39.0: what they created, the wiring
+with the real handler, no drift on a second plan, and a clean destroy. The tests run in file order;
+the last one destroys."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from tests.conftest import emitted_metrics
+from tests.ses_samples import scenario_1, scenario_3
 from tests.terraform import harness
 from tests.terraform.conftest import ACCOUNT, SENDER
+from tests.terraform.lambda_emulation import invoke_like_lambda, receive_all, ses_guard_cli, sqs_lambda_event
 
 WARNING, CRITICAL = "warning", "critical"
 
@@ -308,6 +313,12 @@ def test_roles_have_least_privilege(aws, complete):
     assert announce["Resource"] == complete.outputs["warning_topic_arn"]
     (breaker_announce,) = statements_allowing(policies["disable-sending"], "sns:Publish")
     assert breaker_announce["Resource"] == complete.outputs["critical_topic_arn"]
+    (breaker_confirms,) = statements_allowing(policies["disable-sending"], "cloudwatch:DescribeAlarms")
+    breaker_alarm = complete.outputs["alarm_names"]["unregistered-recipients-critical"]
+    assert breaker_confirms["Resource"] == f"arn:aws:cloudwatch:{harness.REGION}:{ACCOUNT}:alarm:{breaker_alarm}"
+    assert [key for key, policy in policies.items() if statements_allowing(policy, "cloudwatch:PutMetricAlarm")] == [
+        "sync-thresholds"
+    ]
     for key, policy in policies.items():
         (logs,) = statements_allowing(policy, "logs:PutLogEvents")
         assert logs["Resource"] == f"arn:aws:logs:{harness.REGION}:{ACCOUNT}:log-group:/aws/lambda/{functions[key]}:*"
@@ -327,6 +338,88 @@ def test_scheduled_functions_and_log_retention(aws, complete):
     for name in functions.values():
         (group,) = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
         assert group["retentionInDays"] == 365
+
+
+# The deployed wiring, end to end, with the real handler: SES notifications published to the
+# deployed events topic arrive in the deployed queue, and process_events, run with the deployed
+# function's environment, records them and counts the unregistered recipients under the metric the
+# deployed alarm watches. Catches drift between the Terraform and the code.
+
+
+@pytest.fixture
+def paused_event_source_mapping(aws, complete):
+    lambda_client = aws("lambda")
+    uuid = complete.outputs["event_source_mapping_id"]
+    lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
+    yield
+    lambda_client.update_event_source_mapping(UUID=uuid, Enabled=True)
+
+
+def test_published_notifications_reach_the_database_through_the_deployed_wiring(
+    aws, emulator, complete, paused_event_source_mapping, tmp_path
+):
+    configuration = aws("lambda").get_function_configuration(
+        FunctionName=complete.outputs["function_names"]["process-events"]
+    )
+    database_url = configuration["Environment"]["Variables"]["DATABASE_URL"]
+    ses_guard_cli("db", "upgrade", database_url=database_url)
+    ses_guard_cli("db", "init-demo", database_url=database_url)
+
+    notifications = scenario_1() + scenario_3()
+    sns = aws("sns")
+    for notification in notifications:
+        sns.publish(TopicArn=complete.outputs["events_topic_arn"], Message=json.dumps(notification))
+
+    sqs = aws("sqs")
+    queue_url = complete.outputs["queue_url"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    messages = receive_all(sqs, queue_url, expected=len(notifications))
+    assert len(messages) == len(notifications)
+    # Not raw: the body is the SNS envelope whose MessageId the processor records.
+    assert all(json.loads(message["Body"])["Type"] == "Notification" for message in messages)
+
+    event = sqs_lambda_event(messages, queue_arn, harness.REGION)
+    response, emitted = invoke_like_lambda(configuration, event, emulator.endpoint_url, tmp_path)
+
+    assert response == {"batchItemFailures": []}
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        logged = connection.execute(
+            text(
+                "SELECT u.email_address, l.status FROM user_email_log l JOIN users u ON u.user_id = l.user_id"
+                " ORDER BY u.email_address"
+            )
+        ).all()
+        unregistered = connection.execute(
+            text("SELECT destination_address, source_ip FROM unvalidated_email_log ORDER BY destination_address")
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in logged] == [
+        ("user1@example.com", "Delivery"),
+        ("user2@example.com", "Delivery"),
+        ("user3@example.com", "Bounce"),
+    ]
+    assert sorted(row.destination_address for row in unregistered) == sorted(
+        f"victim{n}@elsewhere.test" for n in range(1, 11)
+    )
+    assert {row.source_ip for row in unregistered} == {"198.51.100.66"}
+
+    # The metric lands where the deployed alarm looks: same namespace, the one service dimension.
+    alarm_name = complete.outputs["alarm_names"]["unregistered-recipients-critical"]
+    (alarm,) = aws("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
+    documents = [json.loads(line) for line in emitted.splitlines() if line.startswith("{") and '"_aws"' in line]
+    directives = [
+        directive
+        for document in documents
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        if any(metric["Name"] == alarm["MetricName"] for metric in directive["Metrics"])
+    ]
+    assert directives, f"no {alarm['MetricName']} in the handler's output"
+    for directive in directives:
+        assert directive["Namespace"] == alarm["Namespace"]
+        assert directive["Dimensions"] == [[dimension["Name"] for dimension in alarm["Dimensions"]]]
+    assert {document["service"] for document in documents if "service" in document} == {alarm["Dimensions"][0]["Value"]}
+    assert emitted_metrics(emitted)[alarm["MetricName"]] == 10
 
 
 def test_a_second_plan_shows_no_changes(deployed):
