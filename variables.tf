@@ -15,13 +15,13 @@ variable "tags" {
 }
 
 variable "create_kms_key" {
-  description = "Create a customer-managed KMS key and encrypt the topics with it. Its key policy lets SES, CloudWatch, SNS (delivery to encrypted SQS queues) and CloudWatch Logs of this account use it, which the AWS managed key alias/aws/sns does not."
+  description = "Create a customer-managed KMS key (with rotation) and encrypt the topics, queues, log groups and function environments with it. Its key policy lets SES, CloudWatch, SNS and CloudWatch Logs of this account use it; the AWS managed key alias/aws/sns would lock SES and CloudWatch out."
   type        = bool
   default     = false
 }
 
 variable "kms_key_arn" {
-  description = "ARN of an existing customer-managed KMS key to encrypt the topics with, instead of creating one. Its key policy must grant ses.amazonaws.com and cloudwatch.amazonaws.com kms:GenerateDataKey* and kms:Decrypt. Ignored when create_kms_key is true."
+  description = "ARN of an existing customer-managed KMS key for the topics, queues, log groups and function environments, instead of creating one. Its key policy must let ses.amazonaws.com, cloudwatch.amazonaws.com and sns.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt, and logs.<region>.amazonaws.com encrypt. Ignored when create_kms_key is true."
   type        = string
   default     = null
 

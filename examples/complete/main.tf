@@ -18,9 +18,9 @@ module "ses_guard" {
   identities     = [aws_ses_email_identity.sender.email]
 
   alert_subscriptions = {
-    oncall-email = { tier = "warning", protocol = "email", endpoint = var.alert_email }
+    team-email   = { tier = "warning", protocol = "email", endpoint = var.alert_email }
+    oncall-email = { tier = "critical", protocol = "email", endpoint = var.alert_email }
     oncall-sms   = { tier = "critical", protocol = "sms", endpoint = var.alert_phone_number }
-    email-urgent = { tier = "critical", protocol = "email", endpoint = var.alert_email }
   }
 
   daily_send_quota                       = 50000

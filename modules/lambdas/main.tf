@@ -34,7 +34,7 @@ locals {
       disable-sending = {
         create      = var.create_sending_breaker
         handler     = "ses_guard.handlers.disable_sending"
-        description = "Disables SES sending when an unregistered-recipient alarm fires"
+        description = "Disables SES sending when an allowlisted critical alarm fires"
       }
     } : key => spec if spec.create
   }

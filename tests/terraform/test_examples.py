@@ -431,15 +431,13 @@ def test_a_second_plan_shows_no_changes(deployed):
 def test_destroy_removes_everything(aws, deployed):
     harness.side_by_side(deployed, harness.Deployment.destroy)
     print({name: deployment.seconds for name, deployment in deployed.items()})
-    prefixes = ("ses-guard-complete", "ses-guard-")
+    prefix = "ses-guard"  # both examples' names start with it
     assert aws("lambda").list_functions()["Functions"] == []
     assert aws("sns").list_topics()["Topics"] == []
     assert aws("sqs").list_queues().get("QueueUrls", []) == []
     assert [
-        a["AlarmName"]
-        for a in aws("cloudwatch").describe_alarms()["MetricAlarms"]
-        if a["AlarmName"].startswith(prefixes)
+        a["AlarmName"] for a in aws("cloudwatch").describe_alarms()["MetricAlarms"] if a["AlarmName"].startswith(prefix)
     ] == []
     assert aws("ses").list_configuration_sets().get("ConfigurationSets", []) == []
     assert aws("cloudformation").list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"] == []
-    assert [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(prefixes)] == []
+    assert [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(prefix)] == []
