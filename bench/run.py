@@ -127,7 +127,7 @@ class RawWriter:
         self.connection.close()
 
 
-def paired_round(db: BenchDatabase, size: int, tag: str, slices: int = 6) -> Tuple[float, float]:
+def paired_round(db: BenchDatabase, size: int, tag: str, slices: int = 30) -> Tuple[float, float]:
     """Processor and raw rates (events/s) for one round, measured in alternating slices.
 
     The two alternate every few batches, so that whatever else the machine does at that moment slows
@@ -250,7 +250,7 @@ def fmt_rate(value: float) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cold-start-runs", type=int, default=9)
     parser.add_argument("--skip-terraform", action="store_true")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 # Benchmarks: `make bench` measures the event processor and the module and writes BENCHMARKS.md.
 # Not part of `make test` (timings are evidence, not pass/fail). Included by the root Makefile.
 #
-#   make bench                      all of it (about 3 minutes on 2 cores)
+#   make bench                      all of it (about 4 minutes on 2 cores)
 #   make bench BENCH_ARGS=--skip-terraform
 #
 # It needs .venv (pinned requirements), the Lambda zip and the offline Terraform toolchain (from
