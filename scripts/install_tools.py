@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import shutil
 import stat
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 AWS_PROVIDER_VERSION = "3.39.0"
@@ -73,7 +76,27 @@ def install(tools: Path) -> None:
     terraform.chmod(terraform.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     shutil.copyfile(provider_src, provider_dir / AWS_PROVIDER_ZIP)
     (tools / "terraformrc").write_text(cli_config(mirror.resolve(), plugin_cache.resolve()))
+    warm_plugin_cache(terraform, tools / "terraformrc")
     print(f"terraform -> {terraform}\naws provider {AWS_PROVIDER_VERSION} -> {provider_dir}")
+
+
+def warm_plugin_cache(terraform: Path, cli_config_file: Path) -> None:
+    """Unpack the provider into the plugin cache once, now, so that later inits only link to it
+    (and never two of them unpack it at the same time)."""
+    with tempfile.TemporaryDirectory(prefix="terraform-warm-") as scratch:
+        Path(scratch, "versions.tf").write_text(
+            "terraform {\n  required_providers {\n    aws = {\n"
+            f'      source  = "hashicorp/aws"\n      version = "{AWS_PROVIDER_VERSION}"\n'
+            "    }\n  }\n}\n"
+        )
+        environment = dict(os.environ, TF_CLI_CONFIG_FILE=str(cli_config_file), CHECKPOINT_DISABLE="1")
+        subprocess.run(  # noqa: S603 - the terraform binary just installed, fixed arguments
+            [str(terraform), "init", "-backend=false", "-input=false", "-no-color"],
+            cwd=scratch,
+            env=environment,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def main() -> None:

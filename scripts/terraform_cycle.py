@@ -47,6 +47,8 @@ def main() -> int:
                 tree, "minimal", server.endpoint_url, {"db_secret_arn": secret_arn}, root
             ),
         }
+        for deployment in deployments.values():
+            deployment.init()
         started = time.monotonic()
         harness.side_by_side(deployments, harness.Deployment.apply)
         plans = harness.side_by_side(deployments, harness.Deployment.plan_exit_code)

@@ -88,6 +88,8 @@ def deployed(
         ),
     }
     try:
+        for deployment in deployments.values():
+            deployment.init()
         harness.side_by_side(deployments, harness.Deployment.apply)
         yield deployments
     finally:

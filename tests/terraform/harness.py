@@ -140,7 +140,6 @@ class EmulatorTerraformRunner(TerraformRunner):
         return completed.stdout if output else 0
 
     def apply_configuration(self) -> TerraformState:
-        self.init()
         self._run_cmd(self._get_cmd_args("apply"))
         return TerraformState.from_file(self.state_path, self)
 
@@ -179,6 +178,14 @@ class Deployment:
             return action()
         finally:
             self.seconds[step] = round(time.monotonic() - started, 1)
+
+    def init(self) -> None:
+        """terraform init. Run these one at a time: two inits filling the shared plugin cache at
+        once can leave one with a half-copied provider."""
+        try:
+            self.timed("init", self.runner.init)
+        except subprocess.CalledProcessError:
+            pytest.fail(f"terraform init of examples/{self.name} failed:\n{self.runner.last_output()}", pytrace=False)
 
     def apply(self) -> None:
         try:
