@@ -227,7 +227,11 @@ def cold_start(runs: int) -> Dict[str, float]:
     for _ in range(runs):
         boto.append(run_probe("import", "boto3")["seconds"])
         handler.append(run_probe("import", "ses_guard.handlers")["seconds"])
-    return {"handler_s": statistics.median(handler), "boto3_s": statistics.median(boto)}
+    return {
+        "handler_s": statistics.median(handler),
+        "boto3_s": statistics.median(boto),
+        "ratio": statistics.median(h / b for h, b in zip(handler, boto)),  # each pair measured back to back
+    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -251,7 +255,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--cold-start-runs", type=int, default=9)
+    parser.add_argument("--cold-start-runs", type=int, default=15)
     parser.add_argument("--skip-terraform", action="store_true")
     args = parser.parse_args(argv)
     quiet_logs()
@@ -393,7 +397,8 @@ def render(args, rates, median, statements, memory, memory_sqlite, cold, zip_mb,
         f"{cold['handler_s'] * 1000:.0f} ms | |",
         f"| `import boto3` alone in a fresh interpreter (median of {args.cold_start_runs}) | "
         f"{cold['boto3_s'] * 1000:.0f} ms | |",
-        f"| ratio handler / boto3 | **{cold['handler_s'] / cold['boto3_s']:.2f}** | at most {COLD_START_GOAL} |",
+        f"| ratio handler / boto3 (median of the {args.cold_start_runs} back-to-back pairs) | "
+        f"**{cold['ratio']:.2f}** | at most {COLD_START_GOAL} |",
     ]
     if zip_mb is not None:
         out.append(f"| `dist/ses-guard-lambda.zip` (`make build`) | **{zip_mb:.2f} MB** | at most {ZIP_GOAL_MB} MB |")
