@@ -75,11 +75,10 @@ def terraform_environment() -> Dict[str, str]:
     return environment
 
 
-def emulator_override(endpoint_url: str, lambda_zip: Path) -> str:
-    """HCL merged over an example: the provider pointed at moto, the module at the built zip."""
+def emulator_provider(endpoint_url: str) -> str:
+    """HCL of an aws provider that talks to the emulator only."""
     endpoints = "\n".join(f'    {service} = "{endpoint_url}"' for service in ENDPOINT_SERVICES)
-    return f"""# Written by tests/terraform/harness.py for the emulator; never part of an example.
-provider "aws" {{
+    return f"""provider "aws" {{
   region                      = "{REGION}"
   skip_credentials_validation = true
   skip_requesting_account_id  = true
@@ -92,7 +91,13 @@ provider "aws" {{
 {endpoints}
   }}
 }}
+"""
 
+
+def emulator_override(endpoint_url: str, lambda_zip: Path) -> str:
+    """HCL merged over an example: the provider pointed at moto, the module at the built zip."""
+    return f"""# Written by tests/terraform/harness.py for the emulator; never part of an example.
+{emulator_provider(endpoint_url)}
 module "ses_guard" {{
   lambda_zip_path = "{lambda_zip}"
   lambda_runtime  = "{EMULATOR_RUNTIME}"

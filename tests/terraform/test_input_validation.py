@@ -1,0 +1,93 @@
+"""The module refuses wrong inputs with a message that says what is wrong: at `terraform validate`
+where a variable's own rule decides, at `terraform plan` where two inputs must be read together."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.terraform import harness
+
+VALID = {
+    "name": '"ses-guard"',
+    "lambda_zip_path": '"ses-guard-lambda.zip"',
+    "db_secret_arn": '"arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-db-AbCdEf"',
+}
+
+WRONG_INPUTS = {
+    "warning above critical": ({"send_quota_alarm_percent": "{ warning = 90, critical = 80 }"}, "warning < critical"),
+    "percentage above 100": ({"bounce_rate_alarm_percent": "{ warning = 5, critical = 120 }"}, "critical <= 100"),
+    "unknown SNS protocol": (
+        {"alert_subscriptions": '{ a = { tier = "warning", protocol = "pigeon", endpoint = "x" } }'},
+        "protocol must be one of",
+    ),
+    "unknown alert tier": (
+        {"alert_subscriptions": '{ a = { tier = "info", protocol = "sms", endpoint = "+15555550100" } }'},
+        "tier must be warning or critical",
+    ),
+    "secret that is no ARN": ({"db_secret_arn": '"app-db"'}, "must be a Secrets Manager secret ARN"),
+    "key of another service": ({"kms_key_arn": '"arn:aws:sns:eu-west-1:123456789012:topic"'}, "must be a KMS key ARN"),
+    "runtime that is not Python": ({"lambda_runtime": '"nodejs20.x"'}, "must be a Python 3 Lambda runtime"),
+    "schedule that is no expression": ({"quota_sync_schedule": '"hourly"'}, "must be rate(...) or cron(...)"),
+    "breaker alarm that does not exist": (
+        {"sending_breaker_alarms": '["everything"]'},
+        "subset of unregistered-recipients",
+    ),
+    "name with spaces": ({"name": '"ses guard"'}, "name must be 1-40"),
+}
+
+
+@pytest.fixture(scope="module")
+def root_config(tmp_path_factory, emulator):
+    """A configuration that calls the module; each case rewrites its main.tf and validates."""
+    harness.require_toolchain()
+    directory = tmp_path_factory.mktemp("validation")
+    (directory / "provider.tf").write_text(harness.emulator_provider(emulator.endpoint_url))
+    write_call(directory, VALID)
+    init = run(directory, "init", "-backend=false", "-input=false", "-no-color")
+    assert init.returncode == 0, init.stdout + init.stderr
+    return directory
+
+
+def write_call(directory, arguments):
+    lines = [f"  {name} = {value}" for name, value in arguments.items()]
+    (directory / "main.tf").write_text(
+        'module "ses_guard" {\n  source = ' + json.dumps(str(harness.REPO)) + "\n" + "\n".join(lines) + "\n}\n"
+    )
+
+
+def run(directory, *arguments):
+    return subprocess.run(
+        [str(harness.TERRAFORM), *arguments],
+        cwd=directory,
+        env=harness.terraform_environment(),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_valid_inputs_pass(root_config):
+    write_call(root_config, VALID)
+    validate = run(root_config, "validate", "-no-color")
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_INPUTS))
+def test_wrong_input_is_refused_with_its_reason(root_config, case):
+    arguments, message = WRONG_INPUTS[case]
+    write_call(root_config, {**VALID, **arguments})
+    validate = run(root_config, "validate", "-no-color")
+    output = " ".join((validate.stdout + validate.stderr).split())
+    assert validate.returncode == 1, output
+    assert message in output
+
+
+def test_plan_refuses_a_module_without_a_database(root_config):
+    # Terraform 1.0 cannot validate two variables together; the module fails the plan instead.
+    write_call(root_config, {**VALID, "db_secret_arn": "null"})
+    plan = run(root_config, "plan", "-input=false", "-no-color")
+    output = " ".join((plan.stdout + plan.stderr).split())
+    assert plan.returncode == 1, output
+    assert "Set db_secret_arn (or database_url): every function reads or writes the application database." in output
