@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # MariaDB used by the integration suite; CI starts it (.ci/run).
 export SES_GUARD_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 
-.PHONY: help venv test unit lint
+.PHONY: help venv test lint demo
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,8 +28,11 @@ venv: $(STAMP) ## Create .venv from the pinned requirements
 lint: $(STAMP) ## ruff over the Python code
 	$(VENV)/bin/ruff check lambda_src tests
 
-test: $(STAMP) ## Run the whole suite (unit, MariaDB + SQLite integration, Terraform)
-	$(VENV)/bin/ruff check lambda_src tests
+test: $(STAMP) tools build ## Run the whole suite (unit, MariaDB + SQLite integration, reliability, Terraform)
+	$(VENV)/bin/ruff check lambda_src tests scripts bench
 	$(VENV)/bin/pytest
+
+demo: $(STAMP) tools build ## The whole system locally against the AWS emulator (DATABASE_URL=... for MariaDB)
+	$(PY) scripts/demo.py
 
 include $(wildcard mk/*.mk)

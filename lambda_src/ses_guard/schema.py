@@ -98,9 +98,8 @@ unvalidated_email_log = Table(
     **_MYSQL_TABLE_ARGS,
 )
 
-# One row per unregistered (SES message, recipient), so a Send and its Delivery, or two racing containers,
-# count once in EmailNotRegisteredCount. reported_at is an outbox: a pair is counted when an invocation
-# claims it after the insert committed, so a commit whose acknowledgement was lost is counted on redelivery.
+# One row per unregistered (SES message, recipient): inserting it is what counts EmailNotRegisteredCount,
+# so a Send and its Delivery, or two racing containers, count once.
 unregistered_recipient = Table(
     "unregistered_recipient",
     metadata,
@@ -108,8 +107,6 @@ unregistered_recipient = Table(
     Column("ses_message_id", String(parsing.MAX_MESSAGE_ID), nullable=False),
     Column("destination_address", String(parsing.MAX_ADDRESS), nullable=False),
     Column("first_seen", EventTime, nullable=False),
-    Column("reported_at", EventTime),
-    Index("ix_unregistered_recipient_reported_at", "reported_at"),
     **_MYSQL_TABLE_ARGS,
 )
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, Iterable, List, Sequence, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -46,7 +45,7 @@ _LOG_COLUMNS = (
 
 @dataclass(frozen=True)
 class StoreResult:
-    """Rows this batch added (duplicates of stored rows add nothing), and unregistered pairs to count."""
+    """Rows this batch added; duplicates of rows already stored add nothing."""
 
     user_rows: int = 0
     unvalidated_rows: int = 0
@@ -73,21 +72,17 @@ class EventStore:
         self._email = self.users.c[users.email_column]
 
     def save(self, events: Sequence[RecipientEvent]) -> StoreResult:
-        """Store a batch in one transaction, then claim the pairs to count in a second one.
+        """Store a batch in one transaction; a database error propagates and nothing of it is committed.
 
-        A database error propagates: nothing of a failed insert transaction is committed, and pairs an
-        in-doubt commit stored are claimed by the redelivery.
+        The unregistered pairs this transaction inserts are the ones to count. When a commit reaches the
+        server but its acknowledgement is lost, the redelivered batch finds its rows stored and counts
+        nothing: a missed count, chosen over a double count, which could trip the sending breaker.
         """
         if not events:
             return StoreResult()
-        user_count, stranger_count, pair_keys = _retry_on_deadlock(lambda: self._insert_batch(events))
-        return StoreResult(
-            user_rows=user_count,
-            unvalidated_rows=stranger_count,
-            new_unregistered_pairs=_retry_on_deadlock(lambda: self._claim_unreported_pairs(pair_keys)),
-        )
+        return _retry_on_deadlock(lambda: self._insert_batch(events))
 
-    def _insert_batch(self, events: Sequence[RecipientEvent]) -> Tuple[int, int, List[str]]:
+    def _insert_batch(self, events: Sequence[RecipientEvent]) -> StoreResult:
         with self.engine.begin() as connection:
             user_ids = self.lookup_users(connection, {event.recipient_key for event in events})
             user_rows = [
@@ -96,30 +91,13 @@ class EventStore:
                 if event.recipient_key in user_ids
             ]
             strangers = [event for event in events if event.recipient_key not in user_ids]
-            pair_rows = _pair_rows(strangers)
-            user_count = self._insert(connection, schema.user_email_log, user_rows)
-            stranger_count = self._insert(
-                connection, schema.unvalidated_email_log, [_log_row(event) for event in strangers]
+            return StoreResult(
+                user_rows=self._insert(connection, schema.user_email_log, user_rows),
+                unvalidated_rows=self._insert(
+                    connection, schema.unvalidated_email_log, [_log_row(event) for event in strangers]
+                ),
+                new_unregistered_pairs=self._insert(connection, schema.unregistered_recipient, _pair_rows(strangers)),
             )
-            self._insert(connection, schema.unregistered_recipient, pair_rows)
-        return user_count, stranger_count, [row["pair_key"] for row in pair_rows]
-
-    def _claim_unreported_pairs(self, pair_keys: List[str]) -> int:
-        """Mark this batch's committed, not yet counted pairs as counted; returns how many.
-
-        Row locks give each pair to exactly one claimant. A pair whose insert committed but whose claim never
-        ran (lost acknowledgement, crash) comes back with the redelivered batch and is claimed then.
-        """
-        if not pair_keys:
-            return 0
-        pairs = schema.unregistered_recipient
-        claim = (
-            update(pairs)
-            .where(pairs.c.pair_key.in_(pair_keys), pairs.c.reported_at.is_(None))
-            .values(reported_at=_utcnow())
-        )
-        with self.engine.begin() as connection:
-            return max(connection.execute(claim).rowcount, 0)
 
     def lookup_users(self, connection: Connection, keys: Iterable[str]) -> Dict[str, int]:
         """user_id by normalized address, in one query; the lowest id wins if the application has duplicates."""
@@ -150,10 +128,6 @@ def _retry_on_deadlock(work: Callable[[], T]) -> T:
                 raise
             logger.warning("transaction retried", extra={"mysql_error": code, "attempt": attempt})
     raise AssertionError("unreachable")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _log_row(event: RecipientEvent) -> dict:

@@ -30,14 +30,14 @@ def run(monkeypatch, capsys, database_url, *argv):
 
 @both_databases
 def test_db_upgrade_creates_the_tables_and_rerunning_is_a_no_op(monkeypatch, capsys, database_url):
-    assert run(monkeypatch, capsys, database_url, "db", "upgrade")[1] == "schema at revision 0003\n"
+    assert run(monkeypatch, capsys, database_url, "db", "upgrade")[1] == "schema at revision 0002\n"
     engine = database.build_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     assert {"user_email_log", "unvalidated_email_log", schema.VERSION_TABLE} <= tables
     indexes = {index["name"] for index in inspect(engine).get_indexes("user_email_log")}
     assert "ix_user_email_log_user_status_time" in indexes
 
-    assert run(monkeypatch, capsys, database_url, "db", "upgrade") == (0, "schema at revision 0003\n", "")
+    assert run(monkeypatch, capsys, database_url, "db", "upgrade") == (0, "schema at revision 0002\n", "")
     assert set(inspect(engine).get_table_names()) == tables
     engine.dispose()
 

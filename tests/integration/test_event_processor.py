@@ -275,7 +275,7 @@ def test_statements_per_batch_do_not_grow_with_its_size(engine):
             for n in range(size)
         ]
         processor.process([InboundRecord(str(n), m) for n, m in enumerate(messages)], store)
-        assert len([s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]) <= 5
+        assert len([s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]) <= 4
 
 
 def test_a_database_failure_mid_batch_commits_nothing_and_the_redelivery_completes(engine, lambda_context):
