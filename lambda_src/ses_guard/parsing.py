@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ses_guard.observability import logger
@@ -77,18 +78,18 @@ class RecipientEvent:
     feedback_id: Optional[str] = None
     complaint_feedback_type: Optional[str] = None
 
-    @property
+    @cached_property
     def recipient_key(self) -> str:
         """How an address is matched against users: case and surrounding whitespace ignored."""
         return normalize_address(self.destination_address)
 
-    @property
+    @cached_property
     def event_key(self) -> str:
         """Identity of the event whichever path delivered it (identity notification or event publishing)."""
         parts = (self.ses_message_id, self.recipient_key, self.status, self.timestamp.isoformat())
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
-    @property
+    @cached_property
     def pair_key(self) -> str:
         """Identity of the (SES message, recipient) pair, counted once in EmailNotRegisteredCount."""
         parts = (self.ses_message_id, self.recipient_key)
@@ -106,14 +107,14 @@ def normalize_address(address: str) -> str:
 
 def inbound_records(event: Any) -> List[InboundRecord]:
     """The records of an SNS- or SQS-triggered Lambda event."""
-    if not isinstance(event, Mapping) or not isinstance(event.get("Records"), list):
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
         raise ValueError("not an SNS or SQS Lambda event: no Records list")
     records = []
     for raw in event["Records"]:
-        raw = raw if isinstance(raw, Mapping) else {}
+        raw = raw if isinstance(raw, dict) else {}
         if raw.get("eventSource") == "aws:sqs":
             records.append(InboundRecord(record_id=raw.get("messageId"), payload=raw.get("body")))
-        elif raw.get("EventSource") == "aws:sns" and isinstance(raw.get("Sns"), Mapping):
+        elif raw.get("EventSource") == "aws:sns" and isinstance(raw.get("Sns"), dict):
             sns = raw["Sns"]
             records.append(
                 InboundRecord(
@@ -129,7 +130,7 @@ def inbound_records(event: Any) -> List[InboundRecord]:
 def parse_record(record: InboundRecord):
     """Recipient events of one record, or Skipped; raises InvalidRecord for a record that can never work."""
     message, sns_message_id = _unwrap(record)
-    if not isinstance(message, Mapping):
+    if not isinstance(message, dict):
         raise InvalidRecord("SES notification is not a JSON object")
     kind = message.get("eventType") or message.get("notificationType")
     if kind == _SES_HANDSHAKE:
@@ -141,7 +142,7 @@ def parse_record(record: InboundRecord):
 
 def _unwrap(record: InboundRecord) -> Tuple[Any, Optional[str]]:
     payload = _loads(record.payload, "record body")
-    sns_type = payload.get("Type") if isinstance(payload, Mapping) else None
+    sns_type = payload.get("Type") if isinstance(payload, dict) else None
     if isinstance(sns_type, str) and sns_type in _SNS_HANDSHAKES:
         return {"notificationType": _SES_HANDSHAKE}, None
     if sns_type is not None and "Message" in payload:
@@ -163,14 +164,14 @@ def _loads(value: Any, what: str) -> Any:
 
 def _recipient_events(message: Mapping, kind: str, sns_message_id: Optional[str]) -> Iterator[RecipientEvent]:
     mail = message.get("mail")
-    if not isinstance(mail, Mapping):
+    if not isinstance(mail, dict):
         raise InvalidRecord(f"{kind} notification has no 'mail' object")
     ses_message_id = _required_text(mail.get("messageId"), "mail.messageId", MAX_MESSAGE_ID)
     detail = message.get(DETAIL_KEYS[kind])
-    detail = detail if isinstance(detail, Mapping) else {}
+    detail = detail if isinstance(detail, dict) else {}
     timestamp = parse_timestamp(detail.get("timestamp") or mail.get("timestamp"))
-    tags = mail.get("tags") if isinstance(mail.get("tags"), Mapping) else {}
-    headers = mail.get("commonHeaders") if isinstance(mail.get("commonHeaders"), Mapping) else {}
+    tags = mail.get("tags") if isinstance(mail.get("tags"), dict) else {}
+    headers = mail.get("commonHeaders") if isinstance(mail.get("commonHeaders"), dict) else {}
 
     common = {
         "ses_message_id": ses_message_id,
@@ -217,7 +218,7 @@ def _recipients(kind: str, mail: Mapping, detail: Mapping) -> Iterator[Tuple[str
     if not isinstance(entries, list):
         raise InvalidRecord(f"{kind} recipients are not a list")
     for entry in entries:
-        if isinstance(entry, Mapping):
+        if isinstance(entry, dict):
             yield _address(entry.get("emailAddress")), entry.get("diagnosticCode")
         else:
             yield _address(entry), None
@@ -262,6 +263,8 @@ def _tag(tags: Mapping, name: str) -> Any:
 
 def _is_unicode(value: str) -> bool:
     """False for strings JSON allows but UTF-8 cannot store (lone surrogates such as "\\ud800")."""
+    if value.isascii():
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

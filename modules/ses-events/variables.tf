@@ -25,7 +25,7 @@ variable "create_configuration_set" {
 }
 
 variable "event_types" {
-  description = "Events the configuration set publishes to the topic. The event processor records send, reject, bounce, complaint and delivery."
+  description = "Events the configuration set publishes to the topic. The event processor records every type it receives, one row per recipient."
   type        = list(string)
   default     = ["send", "reject", "bounce", "complaint", "delivery", "open", "click", "renderingFailure"]
 
