@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ses_guard.observability import logger
@@ -78,22 +77,24 @@ class RecipientEvent:
     feedback_id: Optional[str] = None
     complaint_feedback_type: Optional[str] = None
 
-    @cached_property
-    def recipient_key(self) -> str:
-        """How an address is matched against users: case and surrounding whitespace ignored."""
-        return normalize_address(self.destination_address)
+    # Derived once at construction: every stored event needs them, several times.
+    recipient_key: str = field(init=False, repr=False, compare=False)
+    """How an address is matched against users: case and surrounding whitespace ignored."""
+    event_key: str = field(init=False, repr=False, compare=False)
+    """Identity of the event whichever path delivered it (identity notification or event publishing)."""
+    pair_key: str = field(init=False, repr=False, compare=False)
+    """Identity of the (SES message, recipient) pair, counted once in EmailNotRegisteredCount."""
 
-    @cached_property
-    def event_key(self) -> str:
-        """Identity of the event whichever path delivered it (identity notification or event publishing)."""
-        parts = (self.ses_message_id, self.recipient_key, self.status, self.timestamp.isoformat())
-        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    def __post_init__(self) -> None:
+        recipient_key = normalize_address(self.destination_address)
+        event_parts = (self.ses_message_id, recipient_key, self.status, self.timestamp.isoformat())
+        object.__setattr__(self, "recipient_key", recipient_key)
+        object.__setattr__(self, "event_key", _digest(event_parts))
+        object.__setattr__(self, "pair_key", _digest((self.ses_message_id, recipient_key)))
 
-    @cached_property
-    def pair_key(self) -> str:
-        """Identity of the (SES message, recipient) pair, counted once in EmailNotRegisteredCount."""
-        parts = (self.ses_message_id, self.recipient_key)
-        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+def _digest(parts: Tuple[str, ...]) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Sequence, TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -68,8 +68,14 @@ class EventStore:
     def __init__(self, engine: Engine, users: UsersTable) -> None:
         self.engine = engine
         self.users = schema.users_table(users)
-        self._user_id = self.users.c[users.id_column]
-        self._email = self.users.c[users.email_column]
+        normalized = func.lower(func.trim(self.users.c[users.email_column]))
+        self._inserts: Dict[str, Insert] = {}
+        # Built once: SQLAlchemy then reuses its compiled form and only expands the address list.
+        self._lookup = (
+            select(normalized, func.min(self.users.c[users.id_column]))
+            .where(normalized.in_(bindparam("addresses", expanding=True)))
+            .group_by(normalized)
+        )
 
     def save(self, events: Sequence[RecipientEvent]) -> StoreResult:
         """Store a batch in one transaction; a database error propagates and nothing of it is committed.
@@ -104,14 +110,14 @@ class EventStore:
         keys = sorted(set(keys))
         if not keys:
             return {}
-        normalized = func.lower(func.trim(self._email))
-        query = select(normalized, func.min(self._user_id)).where(normalized.in_(keys)).group_by(normalized)
-        return {address: user_id for address, user_id in connection.execute(query)}
+        return dict(connection.execute(self._lookup, {"addresses": keys}).all())
 
     def _insert(self, connection: Connection, table: Table, rows: List[dict]) -> int:
         if not rows:
             return 0
-        statement = insert_ignoring_duplicates(table, connection.dialect.name)
+        statement = self._inserts.get(table.name)
+        if statement is None:
+            statement = self._inserts[table.name] = insert_ignoring_duplicates(table, connection.dialect.name)
         # Rows in key order: concurrent batches then take their locks in one order, which avoids most deadlocks.
         key = "pair_key" if "pair_key" in rows[0] else "event_key"
         return max(connection.execute(statement, sorted(rows, key=lambda row: row[key])).rowcount, 0)
