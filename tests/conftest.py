@@ -7,12 +7,15 @@ import os
 import uuid
 from dataclasses import dataclass
 
+import boto3
 import pytest
+from moto import mock_aws
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from ses_guard import database, migrate
-from ses_guard.settings import UsersTable
+from ses_guard import aws, database, migrate
+from ses_guard.settings import UsersTable, get_settings
+from tests.support import moto_ses
 
 MYSQL_URL = os.environ.get("SES_GUARD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
@@ -101,3 +104,24 @@ def emitted_metrics(captured_stdout: str) -> dict:
                 values = value if isinstance(value, list) else [value]
                 totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(values)
     return totals
+
+
+@pytest.fixture
+def moto_clients(monkeypatch):
+    """AWS in-process (moto, with the project's SES extensions): boto3 clients by service, injected as the
+    container's clients, with throwaway credentials in the environment."""
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    moto_ses.apply()
+    with mock_aws():
+        clients = {name: boto3.client(name) for name in ("ses", "cloudwatch", "sns", "sqs", "secretsmanager")}
+        for name, client in clients.items():
+            aws.set_client(name, client)
+        yield clients
+        get_settings.cache_clear()
+        for name in clients:
+            aws.set_client(name, None)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from ses_guard import audit, aws, cli, handlers, processor
+from ses_guard import audit, cli, handlers, processor
 from ses_guard.parsing import InboundRecord
 from ses_guard.settings import get_settings
 from tests import ses_samples as ses
@@ -39,63 +37,51 @@ class Announcements:
 
 
 @pytest.fixture
-def account(monkeypatch, engine):
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        clients = {name: boto3.client(name) for name in ("ses", "cloudwatch", "sns", "sqs")}
-        for name in ("ses", "cloudwatch", "sns"):
-            aws.set_client(name, clients[name])
-        warning = clients["sns"].create_topic(Name="app-ses-warning")["TopicArn"]
-        critical = clients["sns"].create_topic(Name="app-ses-critical")["TopicArn"]
-        for name, threshold, topic in ((WARNING_ALARM, 120, warning), (CRITICAL_ALARM, 160, critical)):
-            clients["cloudwatch"].put_metric_alarm(
-                AlarmName=name,
-                AlarmDescription=f"SES sends in 24 h above {name.rsplit('-', 1)[1]} share of quota",
-                ActionsEnabled=True,
-                AlarmActions=[topic],
-                OKActions=[topic],
-                MetricName="Send",
-                Namespace="AWS/SES",
-                Statistic="Sum",
-                Period=3600,
-                EvaluationPeriods=24,
-                DatapointsToAlarm=24,
-                Threshold=threshold,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
-                TreatMissingData="notBreaching",
-                Unit="Count",
-            )
-        # The breaker's alarm, already in ALARM: only the notification under test decides.
+def account(monkeypatch, engine, moto_clients):
+    clients = dict(moto_clients)
+    warning = clients["sns"].create_topic(Name="app-ses-warning")["TopicArn"]
+    critical = clients["sns"].create_topic(Name="app-ses-critical")["TopicArn"]
+    for name, threshold, topic in ((WARNING_ALARM, 120, warning), (CRITICAL_ALARM, 160, critical)):
         clients["cloudwatch"].put_metric_alarm(
-            AlarmName=BREAKER_ALARM,
-            AlarmActions=[critical],
-            MetricName="EmailNotRegisteredCount",
-            Namespace="SESGuard",
-            Dimensions=[{"Name": "service", "Value": "app"}],
+            AlarmName=name,
+            AlarmDescription=f"SES sends in 24 h above {name.rsplit('-', 1)[1]} share of quota",
+            ActionsEnabled=True,
+            AlarmActions=[topic],
+            OKActions=[topic],
+            MetricName="Send",
+            Namespace="AWS/SES",
             Statistic="Sum",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=10,
+            Period=3600,
+            EvaluationPeriods=24,
+            DatapointsToAlarm=24,
+            Threshold=threshold,
             ComparisonOperator="GreaterThanOrEqualToThreshold",
             TreatMissingData="notBreaching",
+            Unit="Count",
         )
-        clients["cloudwatch"].set_alarm_state(AlarmName=BREAKER_ALARM, StateValue="ALARM", StateReason="test")
-        monkeypatch.setenv("SEND_COUNT_ALARMS", json.dumps({WARNING_ALARM: 60, CRITICAL_ALARM: 80}))
-        monkeypatch.setenv("WARNING_TOPIC_ARN", warning)
-        monkeypatch.setenv("CRITICAL_TOPIC_ARN", critical)
-        monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM]))
-        get_settings.cache_clear()
-        clients["warning"] = Announcements(clients["sns"], clients["sqs"], warning)
-        clients["critical"] = Announcements(clients["sns"], clients["sqs"], critical)
-        yield clients
-        get_settings.cache_clear()
-        for name in ("ses", "cloudwatch", "sns"):
-            aws.set_client(name, None)
+    # The breaker's alarm, already in ALARM: only the notification under test decides.
+    clients["cloudwatch"].put_metric_alarm(
+        AlarmName=BREAKER_ALARM,
+        AlarmActions=[critical],
+        MetricName="EmailNotRegisteredCount",
+        Namespace="SESGuard",
+        Dimensions=[{"Name": "service", "Value": "app"}],
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    clients["cloudwatch"].set_alarm_state(AlarmName=BREAKER_ALARM, StateValue="ALARM", StateReason="test")
+    monkeypatch.setenv("SEND_COUNT_ALARMS", json.dumps({WARNING_ALARM: 60, CRITICAL_ALARM: 80}))
+    monkeypatch.setenv("WARNING_TOPIC_ARN", warning)
+    monkeypatch.setenv("CRITICAL_TOPIC_ARN", critical)
+    monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM]))
+    get_settings.cache_clear()
+    clients["warning"] = Announcements(clients["sns"], clients["sqs"], warning)
+    clients["critical"] = Announcements(clients["sns"], clients["sqs"], critical)
+    return clients
 
 
 def alarms(cloudwatch):

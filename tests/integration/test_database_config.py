@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from ses_guard import aws, database
+from ses_guard import database
 from ses_guard.settings import ConfigurationError, from_env
 from tests.conftest import MYSQL_URL
 
 
 @pytest.fixture
-def secretsmanager(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("secretsmanager")
-        aws.set_client("secretsmanager", client)
-        yield client
-        aws.set_client("secretsmanager", None)
+def secretsmanager(moto_clients):
+    return moto_clients["secretsmanager"]
 
 
 def rds_secret(client, **fields):

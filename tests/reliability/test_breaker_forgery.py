@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from ses_guard import aws, handlers
+from ses_guard import handlers
 from ses_guard.settings import get_settings
 from tests import ses_samples as ses
 from tests.support import moto_ses
@@ -25,37 +23,25 @@ BREAKER_ALARM = "app-email-not-registered-critical"
 
 
 @pytest.fixture
-def breaker(monkeypatch, engine):
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        clients = {name: boto3.client(name) for name in ("ses", "cloudwatch", "sns")}
-        for name, client in clients.items():
-            aws.set_client(name, client)
-        topic = clients["sns"].create_topic(Name="app-ses-critical")["TopicArn"]
-        clients["cloudwatch"].put_metric_alarm(
-            AlarmName=BREAKER_ALARM,
-            AlarmActions=[topic],
-            MetricName="EmailNotRegisteredCount",
-            Namespace="SESGuard",
-            Statistic="Sum",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=10,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-        )
-        monkeypatch.setenv("CRITICAL_TOPIC_ARN", topic)
-        monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM]))
-        get_settings.cache_clear()
-        clients["topic"] = topic
-        yield clients
-        get_settings.cache_clear()
-        for name in ("ses", "cloudwatch", "sns"):
-            aws.set_client(name, None)
+def breaker(monkeypatch, engine, moto_clients):
+    clients = dict(moto_clients)
+    topic = clients["sns"].create_topic(Name="app-ses-critical")["TopicArn"]
+    clients["cloudwatch"].put_metric_alarm(
+        AlarmName=BREAKER_ALARM,
+        AlarmActions=[topic],
+        MetricName="EmailNotRegisteredCount",
+        Namespace="SESGuard",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    monkeypatch.setenv("CRITICAL_TOPIC_ARN", topic)
+    monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM]))
+    get_settings.cache_clear()
+    clients["topic"] = topic
+    return clients
 
 
 def alarm_message(**overrides) -> dict:
