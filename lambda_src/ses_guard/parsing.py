@@ -7,6 +7,7 @@ per-record failure.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -41,6 +42,7 @@ DETAIL_KEYS: Dict[str, str] = {
 _SNS_HANDSHAKES = {"SubscriptionConfirmation", "UnsubscribeConfirmation"}
 _SES_HANDSHAKE = "AmazonSnsSubscriptionSucceeded"
 _FRACTION = re.compile(r"\.(\d+)")
+_SES_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 
 
 class InvalidRecord(ValueError):
@@ -300,6 +302,10 @@ def parse_timestamp(value: Any) -> datetime:
     """An SES ISO 8601 timestamp as a naive UTC datetime at millisecond precision (as stored)."""
     if not isinstance(value, str):
         raise InvalidRecord("event has no timestamp")
+    if _SES_TIMESTAMP.match(value):
+        # SES's own shape, 2016-01-27T14:59:38.237Z: already UTC and milliseconds.
+        with contextlib.suppress(ValueError):  # an impossible date is reported below
+            return datetime.fromisoformat(value[:-1])
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     # Python 3.9's fromisoformat accepts only 3 or 6 fractional digits.
     text = _FRACTION.sub(lambda match: "." + (match.group(1) + "000000")[:6], text, count=1)

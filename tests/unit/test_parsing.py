@@ -29,7 +29,7 @@ def test_timestamps_become_naive_utc_at_millisecond_precision(text, expected):
     assert parse_timestamp(text) == expected
 
 
-@pytest.mark.parametrize("text", ["yesterday", "", None, 1453906778])
+@pytest.mark.parametrize("text", ["yesterday", "", None, 1453906778, "2016-02-30T14:59:38.237Z"])
 def test_unreadable_timestamps_are_invalid_records(text):
     with pytest.raises(InvalidRecord):
         parse_timestamp(text)
