@@ -125,15 +125,15 @@ class EventStore:
 
 def _retry_on_deadlock(work: Callable[[], T]) -> T:
     """Run a transaction again when MySQL chose it as a deadlock victim (it was rolled back whole)."""
-    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+    for attempt in range(1, DEADLOCK_ATTEMPTS):
         try:
             return work()
         except OperationalError as error:
             code = error.orig.args[0] if error.orig is not None and error.orig.args else None
-            if code not in _MYSQL_RETRYABLE or attempt == DEADLOCK_ATTEMPTS:
+            if code not in _MYSQL_RETRYABLE:
                 raise
             logger.warning("transaction retried", extra={"mysql_error": code, "attempt": attempt})
-    raise AssertionError("unreachable")
+    return work()
 
 
 def _log_row(event: RecipientEvent) -> dict:
