@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Sequence, TypeVar
+from operator import itemgetter
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple, TypeVar, Union
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -69,7 +70,7 @@ class EventStore:
         self.engine = engine
         self.users = schema.users_table(users)
         normalized = func.lower(func.trim(self.users.c[users.email_column]))
-        self._inserts: Dict[str, Insert] = {}
+        self._inserts: Dict[Tuple[str, Tuple[str, ...]], Union[Insert, str]] = {}
         # Built once: SQLAlchemy then reuses its compiled form and only expands the address list.
         self._lookup = (
             select(normalized, func.min(self.users.c[users.id_column]))
@@ -115,12 +116,32 @@ class EventStore:
     def _insert(self, connection: Connection, table: Table, rows: List[dict]) -> int:
         if not rows:
             return 0
-        statement = self._inserts.get(table.name)
-        if statement is None:
-            statement = self._inserts[table.name] = insert_ignoring_duplicates(table, connection.dialect.name)
         # Rows in key order: concurrent batches then take their locks in one order, which avoids most deadlocks.
-        key = "pair_key" if "pair_key" in rows[0] else "event_key"
-        return max(connection.execute(statement, sorted(rows, key=lambda row: row[key])).rowcount, 0)
+        rows = sorted(rows, key=itemgetter("pair_key" if "pair_key" in rows[0] else "event_key"))
+        statement = self._insert_statement(connection, table, tuple(rows[0]))
+        if isinstance(statement, str):
+            result = connection.exec_driver_sql(statement, rows)
+        else:
+            result = connection.execute(statement, rows)
+        return max(result.rowcount, 0)
+
+    def _insert_statement(self, connection: Connection, table: Table, columns: Tuple[str, ...]) -> Union[Insert, str]:
+        """The INSERT for these columns: compiled once to SQL text when the driver can take the rows as they are.
+
+        SQLAlchemy otherwise rebuilds every row's parameters, converting none of them on MySQL or PostgreSQL:
+        at 100 rows a batch that was about a tenth of the processor's time on MariaDB (`make bench`).
+        """
+        cache_key = (table.name, columns)
+        statement = self._inserts.get(cache_key)
+        if statement is None:
+            dialect = connection.dialect
+            statement = insert_ignoring_duplicates(table, dialect.name)
+            converted = [name for name in columns if table.c[name].type.dialect_impl(dialect).bind_processor(dialect)]
+            # Named parameters only: the rows are dicts. SQLite converts datetimes, so it keeps the general path.
+            if not converted and dialect.paramstyle in ("pyformat", "named"):
+                statement = str(statement.compile(dialect=dialect, column_keys=list(columns)))
+            self._inserts[cache_key] = statement
+        return statement
 
 
 def _retry_on_deadlock(work: Callable[[], T]) -> T:
