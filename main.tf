@@ -67,6 +67,7 @@ module "lambdas" {
   users_table            = var.users_table
   users_id_column        = var.users_id_column
   users_email_column     = var.users_email_column
+  users_email_lookup     = var.users_email_lookup
   users_validated_column = var.users_validated_column
   subnet_ids             = var.subnet_ids
   security_group_ids     = var.security_group_ids

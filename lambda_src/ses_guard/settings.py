@@ -15,6 +15,9 @@ DEFAULT_SERVICE = "ses-guard"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 
 
+EMAIL_LOOKUPS = ("auto", "scan")
+
+
 class ConfigurationError(ValueError):
     """An environment variable holds a value the functions cannot work with."""
 
@@ -27,6 +30,8 @@ class UsersTable:
     id_column: str = "user_id"
     email_column: str = "email_address"
     validated_column: str = "validated"
+    # "auto": use the email column's index when its collation ignores case; "scan": always LOWER(TRIM(column)).
+    email_lookup: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,13 @@ def _positive_int(env: Mapping[str, str], key: str, default: int) -> int:
     if value < 1:
         raise ConfigurationError(f"{key}={raw!r} must be at least 1")
     return value
+
+
+def _choice(env: Mapping[str, str], key: str, choices: Tuple[str, ...]) -> str:
+    raw = env.get(key, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigurationError(f"{key}={raw!r} is not one of {', '.join(choices)}")
+    return raw
 
 
 def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
@@ -128,6 +140,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
             id_column=_identifier(env, "USERS_ID_COLUMN", "user_id"),
             email_column=_identifier(env, "USERS_EMAIL_COLUMN", "email_address"),
             validated_column=_identifier(env, "USERS_VALIDATED_COLUMN", "validated"),
+            email_lookup=_choice(env, "USERS_EMAIL_LOOKUP", EMAIL_LOOKUPS),
         ),
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE,

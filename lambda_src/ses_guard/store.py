@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Dict, Iterable, List, Sequence, Tuple, TypeVar, Union
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Insert
@@ -16,6 +16,7 @@ from ses_guard import schema
 from ses_guard.observability import logger
 from ses_guard.parsing import RecipientEvent
 from ses_guard.settings import UsersTable
+from ses_guard.users import UserLookup
 
 T = TypeVar("T")
 DEADLOCK_ATTEMPTS = 3
@@ -72,15 +73,8 @@ def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
 class EventStore:
     def __init__(self, engine: Engine, users: UsersTable) -> None:
         self.engine = engine
-        self.users = schema.users_table(users)
-        normalized = func.lower(func.trim(self.users.c[users.email_column]))
+        self.users = UserLookup(users)
         self._inserts: Dict[Tuple[str, Tuple[str, ...]], Union[Insert, str]] = {}
-        # Built once: SQLAlchemy then reuses its compiled form and only expands the address list.
-        self._lookup = (
-            select(normalized, func.min(self.users.c[users.id_column]))
-            .where(normalized.in_(bindparam("addresses", expanding=True)))
-            .group_by(normalized)
-        )
 
     def save(self, events: Sequence[RecipientEvent]) -> StoreResult:
         """Store a batch in one transaction; a database error propagates and nothing of it is committed.
@@ -95,7 +89,7 @@ class EventStore:
 
     def _insert_batch(self, events: Sequence[RecipientEvent]) -> StoreResult:
         with self.engine.begin() as connection:
-            user_ids = self.lookup_users(connection, {event.recipient_key for event in events})
+            user_ids = self.users.find(connection, {event.recipient_key for event in events})
             user_rows = [
                 dict(_log_row(event), user_id=user_ids[event.recipient_key])
                 for event in events
@@ -109,13 +103,6 @@ class EventStore:
                 ),
                 new_unregistered_pairs=self._insert(connection, schema.unregistered_recipient, _pair_rows(strangers)),
             )
-
-    def lookup_users(self, connection: Connection, keys: Iterable[str]) -> Dict[str, int]:
-        """user_id by normalized address, in one query; the lowest id wins if the application has duplicates."""
-        keys = sorted(set(keys))
-        if not keys:
-            return {}
-        return dict(connection.execute(self._lookup, {"addresses": keys}).all())
 
     def _insert(self, connection: Connection, table: Table, rows: List[dict]) -> int:
         if not rows:

@@ -52,6 +52,7 @@ locals {
       USERS_TABLE            = var.users_table
       USERS_ID_COLUMN        = var.users_id_column
       USERS_EMAIL_COLUMN     = var.users_email_column
+      USERS_EMAIL_LOOKUP     = var.users_email_lookup
       USERS_VALIDATED_COLUMN = var.users_validated_column
     },
   )

@@ -192,6 +192,17 @@ variable "users_email_column" {
   }
 }
 
+variable "users_email_lookup" {
+  description = "How recipients are matched to users (USERS_EMAIL_LOOKUP). \"auto\" searches the email column through its index when its collation ignores case (the MySQL and MariaDB default) and normalizes the column in SQL otherwise; \"scan\" always normalizes it (LOWER(TRIM())), which also finds addresses stored with leading whitespace but reads the whole users table for every batch."
+  type        = string
+  default     = "auto"
+
+  validation {
+    condition     = contains(["auto", "scan"], var.users_email_lookup)
+    error_message = "The users_email_lookup must be \"auto\" or \"scan\"."
+  }
+}
+
 variable "users_validated_column" {
   description = "Column of the users table that says whether the address may be mailed (USERS_VALIDATED_COLUMN); bounce hygiene sets it to 0."
   type        = string

@@ -235,6 +235,7 @@ def test_each_function_runs_its_handler_with_the_environment_the_code_reads(aws,
         "USERS_TABLE": "users",
         "USERS_ID_COLUMN": "user_id",
         "USERS_EMAIL_COLUMN": "email_address",
+        "USERS_EMAIL_LOOKUP": "auto",
         "USERS_VALIDATED_COLUMN": "validated",
     }
     expected = {

@@ -36,6 +36,7 @@ WRONG_INPUTS = {
         "subset of unregistered-recipients",
     ),
     "name with spaces": ({"name": '"ses guard"'}, "name must be 1-40"),
+    "unknown users lookup": ({"users_email_lookup": '"index"'}, 'must be "auto" or "scan"'),
 }
 
 

@@ -9,10 +9,14 @@ from ses_guard.settings import ConfigurationError, UsersTable, from_env
 
 def test_defaults_match_the_seed():
     settings = from_env({})
-    assert settings.users == UsersTable("users", "user_id", "email_address", "validated")
+    assert settings.users == UsersTable("users", "user_id", "email_address", "validated", email_lookup="auto")
     assert settings.metrics_namespace == "SESGuard"
     assert (settings.hygiene_bounce_threshold, settings.hygiene_window_days) == (5, 30)
     assert settings.hygiene_bounce_types == ("Permanent", "Transient")
+
+
+def test_the_users_lookup_can_be_forced_to_normalize_the_column():
+    assert from_env({"USERS_EMAIL_LOOKUP": " Scan "}).users.email_lookup == "scan"
 
 
 def test_the_database_url_never_shows_in_the_settings_repr():
@@ -48,6 +52,7 @@ def test_automation_lists_and_maps_are_read_from_json():
         ({"SEND_COUNT_ALARMS": "[60, 80]"}, "JSON dict"),
         ({"BREAKER_ALARM_NAMES": '[""]'}, "BREAKER_ALARM_NAMES"),
         ({"HYGIENE_INVALIDATE_ON_COMPLAINT": "maybe"}, "HYGIENE_INVALIDATE_ON_COMPLAINT"),
+        ({"USERS_EMAIL_LOOKUP": "index"}, "USERS_EMAIL_LOOKUP='index' is not one of auto, scan"),
     ],
 )
 def test_bad_values_name_the_variable(env, message):

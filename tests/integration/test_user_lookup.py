@@ -1,0 +1,162 @@
+"""Matching recipients to the application's users: exact by the rule, and by the column's index where it can be."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
+
+from ses_guard import processor, schema
+from ses_guard.parsing import InboundRecord
+from ses_guard.settings import UsersTable
+from ses_guard.store import EventStore
+from tests import ses_samples as ses
+from tests.conftest import both_databases
+
+ACCOUNTS = UsersTable(name="accounts", id_column="id", email_column="mail", validated_column="ok")
+STRANGERS_PER_BATCH = 50
+
+
+def create_accounts(engine, collation: str = "", count: int = 0) -> None:
+    """The application's table, with an index on the address (and `count` filler users to make it matter)."""
+    column = f"VARCHAR(320) {collation}".strip()
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE accounts (id INTEGER PRIMARY KEY, mail {column} NOT NULL, ok INTEGER)"))
+        connection.execute(text("CREATE INDEX ix_accounts_mail ON accounts (mail)"))
+        if count:
+            connection.execute(
+                text("INSERT INTO accounts VALUES (:id, :mail, 1)"),
+                [{"id": 1000 + n, "mail": f"filler{n}@Corp.Example"} for n in range(count)],
+            )
+
+
+def add_account(engine, user_id: int, address: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO accounts VALUES (:id, :mail, 1)"), {"id": user_id, "mail": address})
+
+
+def deliver(store, *recipients: str) -> dict:
+    """user_id by recipient as logged after one Delivery to these recipients (None: logged as a stranger)."""
+    processor.process([InboundRecord("1", ses.notification("Delivery", list(recipients)))], store)
+    with store.engine.connect() as connection:
+        users = dict(
+            connection.execute(
+                select(schema.user_email_log.c.destination_address, schema.user_email_log.c.user_id)
+            ).all()
+        )
+        strangers = connection.execute(select(schema.unvalidated_email_log.c.destination_address)).scalars().all()
+    assert set(users) | set(strangers) >= set(recipients)
+    return {address: users.get(address) for address in recipients}
+
+
+@both_databases
+def test_case_and_surrounding_whitespace_of_the_recipient_are_ignored(engine):
+    create_accounts(engine)
+    add_account(engine, 77, "Boss@Corp.Example")
+    store = EventStore(engine, ACCOUNTS)
+
+    assert deliver(store, "  BOSS@corp.example ", "boss@corp.example.evil") == {
+        "  BOSS@corp.example ": 77,
+        "boss@corp.example.evil": None,
+    }
+
+
+@both_databases
+@pytest.mark.parametrize("email_lookup", ["auto", "scan"])
+def test_when_the_application_has_an_address_twice_the_lowest_id_wins(engine, email_lookup):
+    create_accounts(engine)
+    add_account(engine, 80, "Boss@Corp.Example")
+    add_account(engine, 77, "boss@corp.example")
+    add_account(engine, 79, "BOSS@CORP.EXAMPLE")
+    store = EventStore(engine, UsersTable(**{**ACCOUNTS.__dict__, "email_lookup": email_lookup}))
+
+    assert deliver(store, "Boss@corp.example") == {"Boss@corp.example": 77}
+
+
+@both_databases
+def test_scan_lookup_also_finds_addresses_stored_with_surrounding_whitespace(engine):
+    create_accounts(engine)
+    add_account(engine, 77, "  Boss@Corp.Example ")
+    store = EventStore(engine, UsersTable(**{**ACCOUNTS.__dict__, "email_lookup": "scan"}))
+
+    assert deliver(store, "boss@corp.example") == {"boss@corp.example": 77}
+    assert store.users.uses_index is False
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+def test_a_case_insensitive_column_is_searched_through_its_index(engine):
+    create_accounts(engine, "COLLATE utf8mb4_unicode_ci", count=2000)
+    add_account(engine, 77, "Boss@Corp.Example")
+    store = EventStore(engine, ACCOUNTS)
+    lookups = []
+
+    def record_lookup(conn, cursor, statement, parameters, *rest):
+        if "FROM accounts" in statement:
+            lookups.append((statement, parameters))
+
+    sa_event.listen(engine, "before_cursor_execute", record_lookup)
+
+    strangers = [f"stranger{n}@elsewhere.test" for n in range(STRANGERS_PER_BATCH)]
+    assert deliver(store, "boss@CORP.example", *strangers)["boss@CORP.example"] == 77
+    assert store.users.uses_index is True
+
+    statement, parameters = lookups[-1]
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).mappings().one()
+    # Index range over the requested addresses, not a scan of the 2,001 rows.
+    assert plan["key"] == "ix_accounts_mail"
+    assert plan["type"] == "range"
+    assert int(plan["rows"]) <= STRANGERS_PER_BATCH + 1
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+def test_an_accent_insensitive_collation_does_not_merge_distinct_addresses(engine):
+    create_accounts(engine, "COLLATE utf8mb4_unicode_ci")
+    add_account(engine, 1, "jose@corp.example")
+    add_account(engine, 2, "strasse@corp.example")
+    store = EventStore(engine, ACCOUNTS)
+
+    # Equal under utf8mb4_unicode_ci, distinct mailboxes by the matching rule.
+    assert deliver(store, "josé@corp.example", "straße@corp.example", "JOSE@corp.example") == {
+        "josé@corp.example": None,
+        "straße@corp.example": None,
+        "JOSE@corp.example": 1,
+    }
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+def test_a_case_sensitive_column_is_normalized_in_sql_and_the_scan_is_reported(engine, caplog):
+    create_accounts(engine, "COLLATE utf8mb4_bin")
+    add_account(engine, 77, "Boss@Corp.Example")
+    store = EventStore(engine, ACCOUNTS)
+
+    with caplog.at_level(logging.WARNING):
+        assert deliver(store, "boss@corp.example") == {"boss@corp.example": 77}
+    assert store.users.uses_index is False
+    assert "users lookup scans the whole users table" in caplog.text
+
+
+@both_databases
+def test_the_collation_is_read_once_per_container_and_batches_stay_at_four_statements(engine):
+    create_accounts(engine)
+    add_account(engine, 77, "boss@corp.example")
+    store = EventStore(engine, ACCOUNTS)
+    statements = []
+    sa_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    per_batch, collation_reads = [], []
+    for batch in range(3):
+        statements.clear()
+        message = ses.notification("Delivery", ["boss@corp.example", f"stranger{batch}@elsewhere.test"])
+        stored = processor.process([InboundRecord(str(batch), message)], store).stored
+        assert (stored.user_rows, stored.unvalidated_rows, stored.new_unregistered_pairs) == (1, 1, 1)
+        collation_reads.append(len([s for s in statements if "information_schema" in s]))
+        per_batch.append(len(statements) - collation_reads[-1])
+
+    assert per_batch == [4, 4, 4]  # users lookup, one insert per table
+    assert collation_reads == ([1, 0, 0] if engine.dialect.name == "mysql" else [0, 0, 0])
