@@ -36,6 +36,7 @@ module "alarms" {
   unregistered_recipient_alarm_threshold = var.unregistered_recipient_alarm_threshold
   unregistered_recipient_alarm_period    = var.unregistered_recipient_alarm_period
   processor_function_name                = module.lambdas.function_names["process-events"]
+  automation_function_names              = { for key, name in module.lambdas.function_names : key => name if key != "process-events" }
   queue_name                             = module.lambdas.queue_name
   dead_letter_queue_name                 = module.lambdas.dead_letter_queue_name
   processor_error_alarm_threshold        = var.processor_error_alarm_threshold

@@ -34,7 +34,7 @@ output "configuration_set_arn" {
 }
 
 output "alarm_names" {
-  description = "Names of all alarms, keyed <alarm>-<warning|critical>."
+  description = "Names of all alarms, keyed <alarm>-<warning|critical>, and automation-errors-<function> for each automation function."
   value       = module.alarms.alarm_names
 }
 

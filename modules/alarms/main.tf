@@ -64,6 +64,25 @@ locals {
       })
     }
   ]...) : {}
+
+  automation = {
+    sync-thresholds         = "The SES quota sync (%s) failed: the send-count alarm thresholds may no longer match the quota. Read the function's log group; the next scheduled run tries again."
+    suppress-bouncing-users = "The bounce hygiene (%s) failed: users whose addresses keep bouncing are still mailed. Read the function's log group; the next scheduled run tries again."
+    disable-sending         = "The sending breaker (%s) failed: SES sending was NOT disabled. Disable it by hand if the alarm that triggered it is real (README, runbook), then read the function's log group."
+  }
+
+  # One failure is worth a message: these functions run rarely, and a failed breaker has no second chance.
+  automation_alarms = var.create_pipeline_alarms ? {
+    for key, function_name in var.automation_function_names : "automation-errors-${key}" => {
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = function_name }
+      threshold   = 1
+      topic_arn   = key == "disable-sending" ? var.critical_topic_arn : var.warning_topic_arn
+      description = format(local.automation[key], function_name)
+    }
+  } : {}
 }
 
 resource "aws_cloudwatch_metric_alarm" "send_count" {
@@ -129,7 +148,7 @@ resource "aws_cloudwatch_metric_alarm" "unregistered_recipients" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "pipeline" {
-  for_each = local.pipeline_alarms
+  for_each = merge(local.pipeline_alarms, local.automation_alarms)
 
   alarm_name          = "${var.name}-${each.key}"
   alarm_description   = each.value.description

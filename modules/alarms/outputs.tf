@@ -1,5 +1,5 @@
 output "alarm_names" {
-  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate, unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age)."
+  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate, unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age), and automation-errors-<function> for each automation function."
   value = merge(
     { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.alarm_name },

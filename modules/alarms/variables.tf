@@ -146,9 +146,20 @@ variable "unregistered_recipient_alarm_period" {
 }
 
 variable "create_pipeline_alarms" {
-  description = "Create the alarms on the event pipeline's own health (processor errors, dead letters, age of the oldest queued event). Needs processor_function_name, queue_name and dead_letter_queue_name."
+  description = "Create the alarms on the event pipeline's own health (processor errors, dead letters, age of the oldest queued event, failures of the automation functions). Needs processor_function_name, queue_name and dead_letter_queue_name."
   type        = bool
   default     = true
+}
+
+variable "automation_function_names" {
+  description = "Automation functions to alarm on when they fail (with create_pipeline_alarms), keyed sync-thresholds, suppress-bouncing-users, disable-sending. A failed breaker (disable-sending) notifies the critical topic, the others the warning topic."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key in keys(var.automation_function_names) : contains(["sync-thresholds", "suppress-bouncing-users", "disable-sending"], key)])
+    error_message = "The automation_function_names keys must be sync-thresholds, suppress-bouncing-users or disable-sending."
+  }
 }
 
 variable "processor_function_name" {

@@ -347,7 +347,7 @@ resource "aws_lambda_function" "automation" {
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.vpc_access, aws_lambda_function.event_processor]
 
-  #checkov:skip=CKV_AWS_116: a failed scheduled run is redone by the next one; the breaker's trigger, its alarm, stays in ALARM and keeps notifying the critical topic's people.
+  #checkov:skip=CKV_AWS_116: a failed scheduled run is redone by the next one, and every failure raises the automation-errors alarm (a failed breaker on the critical topic), whose runbook says what to do by hand.
   #checkov:skip=CKV_AWS_115: they run once per schedule or alarm; reserving concurrency would take it from the account's pool (new accounts have none to spare).
   #checkov:skip=CKV_AWS_117: VPC placement is optional (subnet_ids): only a database reachable only inside a VPC needs it.
   #checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile the caller's pipeline would own; the package's hash is pinned by source_code_hash.

@@ -1,6 +1,8 @@
+# The topic ARNs are read from the topic policies: whatever is wired to a topic (SES, alarms, the queue)
+# then waits until SES and CloudWatch may publish to it, so no early notification is refused and lost.
 output "events_topic_arn" {
   description = "ARN of the topic SES publishes its sending events and identity notifications to."
-  value       = aws_sns_topic.events.arn
+  value       = aws_sns_topic_policy.events.arn
 }
 
 output "events_topic_name" {
@@ -10,12 +12,12 @@ output "events_topic_name" {
 
 output "warning_topic_arn" {
   description = "ARN of the topic the warning alarms notify."
-  value       = aws_sns_topic.alerts["warning"].arn
+  value       = aws_sns_topic_policy.alerts["warning"].arn
 }
 
 output "critical_topic_arn" {
   description = "ARN of the topic the critical alarms notify."
-  value       = aws_sns_topic.alerts["critical"].arn
+  value       = aws_sns_topic_policy.alerts["critical"].arn
 }
 
 output "subscription_arns" {

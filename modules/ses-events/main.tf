@@ -17,6 +17,11 @@ resource "aws_ses_configuration_set" "this" {
     tls_policy = var.tls_policy
   }
 
+  # The sending breaker may pause this configuration set; an apply must not quietly resume sending.
+  lifecycle {
+    ignore_changes = [sending_enabled]
+  }
+
   #checkov:skip=CKV_AWS_365: the TLS policy is the caller's choice (tls_policy); Require drops mail to servers without STARTTLS.
 }
 

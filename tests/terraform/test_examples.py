@@ -65,7 +65,8 @@ def test_each_alarm_tier_has_its_threshold_topic_and_comparison(aws, deployed, e
         "dead-letters": {WARNING: 1, CRITICAL: 100},
         "queue-age": {WARNING: 900, CRITICAL: 3600},
     }
-    assert sorted(alarms) == sorted(f"{kind}-{tier}" for kind in expected_thresholds for tier in topics)
+    tiered = sorted(key for key in alarms if not key.startswith("automation-errors-"))
+    assert tiered == sorted(f"{kind}-{tier}" for kind in expected_thresholds for tier in topics)
     for kind, thresholds in expected_thresholds.items():
         for tier, threshold in thresholds.items():
             alarm = alarms[f"{kind}-{tier}"]
@@ -101,6 +102,25 @@ def test_alarms_watch_the_metrics_the_code_and_ses_publish(aws, complete):
     dead_letter_name = complete.outputs["dead_letter_queue_url"].rsplit("/", 1)[-1]
     assert alarms["queue-age-critical"]["Dimensions"] == [{"Name": "QueueName", "Value": queue_name}]
     assert alarms["dead-letters-warning"]["Dimensions"] == [{"Name": "QueueName", "Value": dead_letter_name}]
+
+
+@pytest.mark.parametrize("example", ["complete", "minimal"])
+def test_every_automation_function_failure_raises_an_alarm(aws, deployed, example):
+    deployment = deployed[example]
+    alarms = alarms_by_key(aws, deployment)
+    functions = {key: name for key, name in deployment.outputs["function_names"].items() if key != "process-events"}
+    assert sorted(key for key in alarms if key.startswith("automation-errors-")) == sorted(
+        f"automation-errors-{key}" for key in functions
+    )
+    for key, function_name in functions.items():
+        alarm = alarms[f"automation-errors-{key}"]
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": function_name}]
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+        # A breaker that failed left sending on: that pages like the alarm it was acting on.
+        tier = "critical" if key == "disable-sending" else "warning"
+        assert alarm["AlarmActions"] == [deployment.outputs[f"{tier}_topic_arn"]], alarm["AlarmName"]
+    assert ("disable-sending" in functions) == (example == "complete")
 
 
 @pytest.mark.parametrize("example", ["complete", "minimal"])
@@ -421,6 +441,18 @@ def test_published_notifications_reach_the_database_through_the_deployed_wiring(
         assert directive["Dimensions"] == [[dimension["Name"] for dimension in alarm["Dimensions"]]]
     assert {document["service"] for document in documents if "service" in document} == {alarm["Dimensions"][0]["Value"]}
     assert emitted_metrics(emitted)[alarm["MetricName"]] == 10
+
+
+def test_a_configuration_set_the_breaker_paused_stays_paused_through_terraform(aws, complete):
+    name = complete.outputs["configuration_set_name"]
+    ses = aws("ses")
+    ses.update_configuration_set_sending_enabled(ConfigurationSetName=name, Enabled=False)  # what the breaker does
+
+    assert complete.plan_exit_code() == 0, f"a plan would resume sending:\n{complete.runner.last_output()}"
+    reputation = ses.describe_configuration_set(
+        ConfigurationSetName=name, ConfigurationSetAttributeNames=["reputationOptions"]
+    )["ReputationOptions"]
+    assert reputation["SendingEnabled"] is False
 
 
 def test_a_second_plan_shows_no_changes(deployed):

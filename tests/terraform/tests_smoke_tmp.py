@@ -1,3 +1,0 @@
-def test_smoke(deployed):
-    for d in deployed.values():
-        print(d.name, d.seconds, sorted(d.outputs))
