@@ -85,10 +85,49 @@ def test_wrong_input_is_refused_with_its_reason(root_config, case):
     assert message in output
 
 
-def test_plan_refuses_a_module_without_a_database(root_config):
-    # Terraform 1.0 cannot validate two variables together; the module fails the plan instead.
-    write_call(root_config, {**VALID, "db_secret_arn": "null"})
+# Terraform 1.0 cannot validate two variables together; the module fails the plan instead, before AWS would.
+WRONG_COMBINATIONS = {
+    "no database": (
+        {"db_secret_arn": "null"},
+        "Set db_secret_arn (or database_url): every function reads or writes the application database.",
+    ),
+    "two databases": (
+        {"database_url": '"mysql+pymysql://app@db.internal/app"'},
+        "Set db_secret_arn or database_url, not both",
+    ),
+    "subnets without security groups": (
+        {"subnet_ids": '["subnet-0123abcd"]'},
+        "Set subnet_ids and security_group_ids together",
+    ),
+    "large batches without a batching window": (
+        {"event_batch_size": "100", "event_batching_window_seconds": "0"},
+        "An event_batch_size above 10 needs an event_batching_window_seconds of at least 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_COMBINATIONS))
+def test_plan_refuses_inputs_that_only_work_together(root_config, case):
+    arguments, message = WRONG_COMBINATIONS[case]
+    write_call(root_config, {**VALID, **arguments})
     plan = run(root_config, "plan", "-input=false", "-no-color")
     output = " ".join((plan.stdout + plan.stderr).split())
     assert plan.returncode == 1, output
-    assert "Set db_secret_arn (or database_url): every function reads or writes the application database." in output
+    assert message in output
+
+
+def test_plan_accepts_the_combinations_done_right(root_config):
+    (root_config / "ses-guard-lambda.zip").write_bytes(b"only hashed by the plan")
+    write_call(
+        root_config,
+        {
+            **VALID,
+            "subnet_ids": '["subnet-0123abcd"]',
+            "security_group_ids": '["sg-0123abcd"]',
+            "event_batch_size": "100",
+            "event_batching_window_seconds": "5",
+            "lambda_runtime": '"python3.8"',  # the newest provider 3.39 knows (README, Versions)
+        },
+    )
+    plan = run(root_config, "plan", "-input=false", "-no-color")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
