@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import uuid
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ses_guard import aws, database, migrate
+from ses_guard.observability import logger
 from ses_guard.settings import UsersTable, get_settings
 from tests.support import moto_ses
 
@@ -31,6 +33,26 @@ class LambdaContext:
 @pytest.fixture
 def lambda_context() -> LambdaContext:
     return LambdaContext()
+
+
+@pytest.fixture(autouse=True)
+def _structured_log_stream_restored():
+    """The CLI points the package's logger at stderr, which under pytest is a capture closed after the test."""
+    handler = logger.registered_handler
+    stream = handler.stream
+    yield
+    handler.stream = stream
+
+
+@pytest.fixture
+def structured_log() -> io.StringIO:
+    """Everything the package's structured logger writes (in Lambda: the function's log stream).
+
+    Its handler holds the stdout of import time, so neither capsys nor caplog sees these lines.
+    """
+    buffer = io.StringIO()
+    logger.registered_handler.stream = buffer
+    return buffer
 
 
 def _mysql_server_engine():

@@ -60,7 +60,8 @@ def resolve_url(settings: Settings) -> URL:
 def build_engine(url: Any, pool_recycle_seconds: int = 300) -> Engine:
     """An engine with the pool settings a Lambda container needs."""
     url = make_url(url)
-    options: dict = {"pool_pre_ping": True, "future": True}
+    # hide_parameters: a failed statement's error would otherwise quote its rows (recipients, subjects) into the log.
+    options: dict = {"pool_pre_ping": True, "future": True, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         # Concurrent writers wait for the lock instead of failing at once.
         options["connect_args"] = {"timeout": 30}

@@ -79,7 +79,7 @@ def handle_lambda_event(event: Any, store: EventStore) -> Dict[str, Any]:
     outcome = process(records, store)
     # Published even when zero, so the alarm sees data rather than a gap.
     metrics.add_metric(name=NOT_REGISTERED_METRIC, unit=MetricUnit.Count, value=outcome.stored.new_unregistered_pairs)
-    if any(record.get("eventSource") == "aws:sqs" for record in event["Records"]):
+    if any(isinstance(record, dict) and record.get("eventSource") == "aws:sqs" for record in event["Records"]):
         return outcome.batch_item_failures()
     if outcome.failed_record_ids:
         # SNS invokes asynchronously: raising lets Lambda's retries and failure destination keep the record.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import traceback
 
 import pytest
 from sqlalchemy import text
@@ -61,10 +62,14 @@ def test_an_unusable_secret_is_a_clear_error(secretsmanager, fields, message):
         database.resolve_url(from_env({"DB_SECRET_ARN": arn}))
 
 
-def test_a_bad_url_error_does_not_echo_the_password():
+@pytest.mark.parametrize("url", ["mysql+pymysql://app:hunter2-pw@db:notaport/x", "mysql+pymysql//app:hunter2-pw@db/x"])
+def test_a_bad_url_error_says_what_is_wrong_and_carries_no_parser_error(url):
     with pytest.raises(ConfigurationError) as error:
-        database.resolve_url(from_env({"DATABASE_URL": "mysql+pymysql://app:hunter2-pw@db:notaport/x"}))
-    assert "hunter2-pw" not in str(error.value)
+        database.resolve_url(from_env({"DATABASE_URL": url}))
+    assert str(error.value) == "DATABASE_URL is not a valid SQLAlchemy URL"
+    # The parser's own error is not chained: some SQLAlchemy versions quote the whole URL in it.
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+    assert "hunter2-pw" not in "".join(traceback.format_exception(error.type, error.value, error.tb))
 
 
 def test_no_database_configured_says_what_to_set():

@@ -29,10 +29,12 @@ def invoke(event, context):
     return handlers.process_events(event, context)
 
 
-def test_scenario_1_validation_emails(engine, lambda_context):
+def test_scenario_1_validation_emails(engine, lambda_context, capsys):
     response = invoke(ses.sqs_event([ses.sns_envelope(n) for n in ses.scenario_1()]), lambda_context)
 
     assert response == {"batchItemFailures": []}
+    # Published as a zero, not left out: the alarm then sees data, and a silent processor stands out.
+    assert emitted_metrics(capsys.readouterr().out) == {"EmailNotRegisteredCount": 0}
     logged = rows(engine, schema.user_email_log)
     assert [(row["user_id"], row["status"]) for row in logged] == [(1, "Delivery"), (2, "Delivery"), (3, "Bounce")]
     bounce = logged[2]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from typing import List, Optional, Tuple
 
 
@@ -102,16 +101,13 @@ class CuttableProxy:
             if in_doubt:
                 self._replies_muted = True  # the server's "OK" to this COMMIT never reaches the client
             if not from_client and self._replies_muted:
-                continue
+                # The server answered the COMMIT, so it has committed: lose the answer with the connection.
+                self.cut()
+                return
             try:
                 sink.sendall(data)
             except OSError:
                 _close(source)
-                return
-            if in_doubt:
-                # Give the server time to commit, then lose the reply with the connection.
-                time.sleep(0.3)
-                self.cut()
                 return
 
 

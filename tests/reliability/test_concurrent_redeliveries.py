@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 
 import pytest
 from sqlalchemy import text
@@ -65,15 +64,12 @@ def test_ten_thousand_records_four_workers_exactly_once(database_url):
         finally:
             engine.dispose()
 
-    started = time.monotonic()
     threads = [threading.Thread(target=worker, name=f"container-{n}") for n in range(WORKERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=240)
-    elapsed = time.monotonic() - started
     assert not any(thread.is_alive() for thread in threads), "workers hung"
-    print(f"\n10,000 records in {elapsed:.1f}s by {WORKERS} workers; redelivered batches: {len(redelivered)}")
 
     # Racing containers may deadlock (InnoDB picks a victim): that batch fails whole and is redelivered.
     # Any other failure would be a bug.

@@ -87,3 +87,13 @@ def test_a_subject_with_a_lone_surrogate_does_not_fail_the_batch(engine, lambda_
     # The subject is free text: storing it repaired, or failing the record, are both acceptable.
     message = ses.notification("Delivery", ["victim@elsewhere.test"], subject="Invoice \ud83d attached")
     invoke_and_check(engine, lambda_context, envelope(message), may_pass=True)
+
+
+def test_a_record_that_is_no_object_is_skipped_and_its_neighbours_stored(engine, lambda_context):
+    event = with_good_neighbours(envelope(ses.notification("Delivery", ["user2@example.com"])))
+    event["Records"].insert(0, "not a record")
+
+    response = handlers.process_events(event, lambda_context)  # must not raise
+
+    assert response == {"batchItemFailures": []}
+    assert {"user1@example.com", "user2@example.com", "ghost@elsewhere.test"} <= stored_addresses(engine)
