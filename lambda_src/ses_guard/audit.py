@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import Column, select
 from sqlalchemy.engine import Connection
 
+from ses_guard.observability import logger
 from ses_guard.schema import automation_audit_log
 
 THRESHOLD_CHANGED = "threshold_changed"
@@ -35,6 +36,17 @@ def actor() -> str:
     return os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "ses-guard cli"
 
 
+def _fit(column: Column, value: str) -> str:
+    """Short text cut to its column, as the parser cuts free text: a long name must not fail the action."""
+    limit = column.type.length
+    if len(value) <= limit:
+        return value
+    logger.warning(
+        "audit text truncated to fit the column", extra={"column": column.name, "length": len(value), "kept": limit}
+    )
+    return value[:limit]
+
+
 def record(connection: Connection, entries: List[AuditEntry], occurred_at: Optional[datetime] = None) -> None:
     if not entries:
         return
@@ -44,12 +56,12 @@ def record(connection: Connection, entries: List[AuditEntry], occurred_at: Optio
         [
             {
                 "occurred_at": when,
-                "action": entry.action,
-                "target": entry.target,
+                "action": _fit(automation_audit_log.c.action, entry.action),
+                "target": _fit(automation_audit_log.c.target, entry.target),
                 "reason": entry.reason,
                 "before_value": entry.before_value,
                 "after_value": entry.after_value,
-                "actor": actor(),
+                "actor": _fit(automation_audit_log.c.actor, actor()),
             }
             for entry in entries
         ],

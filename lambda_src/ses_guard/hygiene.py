@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.engine import Engine
 
 from ses_guard import audit, schema
 from ses_guard.observability import logger
+from ses_guard.parsing import normalize_address
 from ses_guard.settings import Settings
 
 
@@ -33,44 +34,51 @@ def _reason(bounces: int, complaints: int, settings: Settings) -> str:
 
 
 def find_offenders(engine: Engine, settings: Settings, now: datetime) -> List[Invalidation]:
-    """Validated users with enough bounces (or a complaint, if so configured) within the window."""
+    """Validated users with enough bounces (or a complaint, if so configured) within the window.
+
+    Only events sent to the user's current address count: a user who moved to a working address and was
+    validated again is not invalidated again by the old address's bounces.
+    """
     log = schema.user_email_log
     since = now - timedelta(days=settings.hygiene_window_days)
     is_bounce = and_(log.c.status == "Bounce", log.c.bounce_type.in_(settings.hygiene_bounce_types))
-    counts = (
-        select(
-            log.c.user_id,
-            func.sum(case((is_bounce, 1), else_=0)).label("bounces"),
-            func.sum(case((log.c.status == "Complaint", 1), else_=0)).label("complaints"),
-        )
+    bounces = func.sum(case((is_bounce, 1), else_=0))
+    complaints = func.sum(case((log.c.status == "Complaint", 1), else_=0))
+    offending = bounces >= settings.hygiene_bounce_threshold
+    if settings.hygiene_invalidate_on_complaint:
+        offending = offending | (complaints > 0)
+    # Addresses are compared as recipients are matched to users: case and surrounding whitespace ignored.
+    destination = func.lower(func.trim(log.c.destination_address))
+    counts_by_address = (
+        select(log.c.user_id, destination, bounces, complaints)
         .where(log.c.timestamp >= since, log.c.status.in_(("Bounce", "Complaint")))
-        .group_by(log.c.user_id)
-        .subquery()
+        .group_by(log.c.user_id, destination)
+        .having(offending)
     )
     users = schema.users_table(settings.users)
     user_id = users.c[settings.users.id_column]
+    email = users.c[settings.users.email_column]
     validated = users.c[settings.users.validated_column]
-    offending = counts.c.bounces >= settings.hygiene_bounce_threshold
-    if settings.hygiene_invalidate_on_complaint:
-        offending = offending | (counts.c.complaints > 0)
-    query = (
-        select(user_id, users.c[settings.users.email_column], counts.c.bounces, counts.c.complaints)
-        .join(counts, counts.c.user_id == user_id)
-        .where(offending, validated != 0)
-        .order_by(user_id)
-    )
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return [
-        Invalidation(
-            uid,
-            email,
-            int(bounces or 0),
-            int(complaints or 0),
-            _reason(int(bounces or 0), int(complaints or 0), settings),
+        counts = {(uid, address): totals for uid, address, *totals in connection.execute(counts_by_address)}
+        # Paired in Python, not joined in SQL: the application's users table may have another collation
+        # than the log, and MySQL refuses to compare columns of two collations.
+        candidates = (
+            connection.execute(
+                select(user_id, email, func.lower(func.trim(email)))
+                .where(user_id.in_(sorted({uid for uid, _ in counts})), validated != 0)
+                .order_by(user_id)
+            ).all()
+            if counts
+            else []
         )
-        for uid, email, bounces, complaints in rows
-    ]
+    offenders = []
+    for uid, address, address_key in candidates:
+        if (uid, address_key) in counts:
+            bounce_count, complaint_count = (int(n) for n in counts[uid, address_key])
+            reason = _reason(bounce_count, complaint_count, settings)
+            offenders.append(Invalidation(uid, address, bounce_count, complaint_count, reason))
+    return offenders
 
 
 def run(
@@ -82,26 +90,38 @@ def run(
     if offenders and not dry_run:
         users = schema.users_table(settings.users)
         user_id = users.c[settings.users.id_column]
+        email = users.c[settings.users.email_column]
         validated = users.c[settings.users.validated_column]
         with engine.begin() as connection:
-            # validated != 0 again here: a user fixed meanwhile is not touched.
-            before: Dict[int, int] = dict(
+            # Checked again, and locked until the update: a user fixed meanwhile (no longer validated, or
+            # moved to another address, whose bounces were not counted) is not touched.
+            current: Dict[int, Tuple[int, str]] = {
+                uid: (flag, address)
+                for uid, flag, address in connection.execute(
+                    select(user_id, validated, email)
+                    .where(user_id.in_([o.user_id for o in offenders]), validated != 0)
+                    .with_for_update()
+                )
+            }
+            changed = [
+                o
+                for o in offenders
+                if o.user_id in current
+                and normalize_address(current[o.user_id][1]) == normalize_address(o.email_address)
+            ]
+            if changed:
                 connection.execute(
-                    select(user_id, validated).where(user_id.in_([o.user_id for o in offenders]), validated != 0)
-                ).all()
-            )
-            changed = [o for o in offenders if o.user_id in before]
-            connection.execute(
-                update(users).where(user_id.in_([o.user_id for o in changed])).values({validated.key: 0})
-            )
+                    update(users).where(user_id.in_([o.user_id for o in changed])).values({validated.key: 0})
+                )
             audit.record(
                 connection,
                 [
                     audit.AuditEntry(
                         audit.USER_INVALIDATED,
-                        f"user:{o.user_id} <{o.email_address}>",
-                        o.reason,
-                        f"validated={before[o.user_id]}",
+                        # The address goes in the reason: with it the target could outgrow its column.
+                        f"user:{o.user_id}",
+                        f"{o.email_address}: {o.reason}",
+                        f"validated={current[o.user_id][0]}",
                         "validated=0",
                     )
                     for o in changed

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from ses_guard import audit, cli, hygiene, processor
+from ses_guard import audit, cli, hygiene, processor, schema
 from ses_guard.parsing import InboundRecord
 from ses_guard.settings import from_env
 from tests import ses_samples as ses
@@ -28,6 +28,25 @@ def validated(engine):
         return dict(connection.execute(text("SELECT email_address, validated FROM users")).all())
 
 
+def audit_log(engine):
+    table = schema.automation_audit_log
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(select(table).order_by(table.c.audit_id))]
+
+
+def set_user(engine, user_id, **values):
+    """What the application does: change a user's address, validate or unvalidate them."""
+    assignments = ", ".join(f"{column} = :{column}" for column in values)
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"UPDATE users SET {assignments} WHERE user_id = :user_id"), {"user_id": user_id, **values}
+        )
+
+
+def bounces(recipient, count, last):
+    return [ses.notification("Bounce", [recipient], sent=last - timedelta(days=day)) for day in range(count)]
+
+
 def test_scenario_2_invalidates_user3_only_and_audits_it(engine):
     load(engine, ses.scenario_2(NOW))
 
@@ -35,11 +54,10 @@ def test_scenario_2_invalidates_user3_only_and_audits_it(engine):
 
     assert [(u.user_id, u.email_address, u.bounces) for u in changed] == [(3, "user3@example.com", 5)]
     assert validated(engine) == {"user1@example.com": 1, "user2@example.com": 1, "user3@example.com": 0}
-    with engine.connect() as connection:
-        [entry] = audit.entries(connection)
+    [entry] = audit_log(engine)
     assert entry["action"] == "user_invalidated"
-    assert entry["target"] == "user:3 <user3@example.com>"
-    assert entry["reason"] == "5 bounces (Permanent/Transient) in the last 30 days"
+    assert entry["target"] == "user:3"
+    assert entry["reason"] == "user3@example.com: 5 bounces (Permanent/Transient) in the last 30 days"
     assert (entry["before_value"], entry["after_value"]) == ("validated=1", "validated=0")
     assert entry["actor"] == "ses-guard cli"
 
@@ -53,8 +71,7 @@ def test_dry_run_lists_the_same_users_and_changes_nothing(engine):
 
     assert [u.user_id for u in would] == [3]
     assert validated(engine)["user3@example.com"] == 1
-    with engine.connect() as connection:
-        assert audit.entries(connection) == []
+    assert audit_log(engine) == []
 
 
 def test_bounces_outside_the_window_or_of_other_types_do_not_count(engine):
@@ -93,3 +110,84 @@ def test_the_cli_dry_run_then_run(engine, database_url, monkeypatch, capsys):
     assert capsys.readouterr().out.startswith("set validated = 0 for 1 user(s)\n")
     assert validated(engine)["user3@example.com"] == 0
     cli.get_settings.cache_clear()
+
+
+def test_a_user_who_moved_to_a_working_address_is_not_invalidated_again_by_the_old_one(engine):
+    load(engine, ses.scenario_2(NOW))
+    assert [u.user_id for u in hygiene.run(engine, from_env({}), now=NOW)] == [3]
+    set_user(engine, 3, email_address="user3@new.example.org", validated=1)
+
+    tomorrow = NOW + timedelta(days=1)
+    assert hygiene.run(engine, from_env({}), now=tomorrow) == []
+    assert validated(engine)["user3@new.example.org"] == 1
+
+    # Bounces to the new address count, however the recipient's case and spacing differ.
+    load(engine, bounces(" User3@NEW.example.org", 5, tomorrow))
+    [changed] = hygiene.run(engine, from_env({}), now=tomorrow)
+    assert (changed.user_id, changed.email_address, changed.bounces) == (3, "user3@new.example.org", 5)
+    assert validated(engine)["user3@new.example.org"] == 0
+
+
+def test_a_user_with_a_320_character_address_is_invalidated_and_audited(engine):
+    address = "a" * 64 + "@" + ".".join(["b" * 63] * 3 + ["c" * 60, "io"])
+    assert len(address) == 320
+    set_user(engine, 3, email_address=address)
+    load(engine, bounces(address, 5, NOW))
+
+    [changed] = hygiene.run(engine, from_env({}), now=NOW)
+
+    assert changed.user_id == 3
+    assert validated(engine)[address] == 0
+    [entry] = audit_log(engine)
+    assert (entry["target"], entry["reason"]) == (
+        "user:3",
+        f"{address}: 5 bounces (Permanent/Transient) in the last 30 days",
+    )
+
+
+def fix_user_after_the_find(monkeypatch, engine, user_id, **values):
+    """Let the application change the user between hygiene finding offenders and updating them."""
+    find_offenders = hygiene.find_offenders
+
+    def find_then_fix(*args, **kwargs):
+        offenders = find_offenders(*args, **kwargs)
+        set_user(engine, user_id, **values)
+        return offenders
+
+    monkeypatch.setattr(hygiene, "find_offenders", find_then_fix)
+
+
+def test_a_user_who_moved_and_was_validated_again_meanwhile_is_not_touched(engine, monkeypatch):
+    load(engine, ses.scenario_2(NOW))
+    fix_user_after_the_find(monkeypatch, engine, 3, email_address="user3@new.example.org", validated=1)
+
+    assert hygiene.run(engine, from_env({}), now=NOW) == []
+
+    assert validated(engine)["user3@new.example.org"] == 1
+    assert audit_log(engine) == []
+
+
+def test_a_user_the_application_unvalidated_meanwhile_is_neither_reported_nor_audited(engine, monkeypatch):
+    load(engine, ses.scenario_2(NOW))
+    fix_user_after_the_find(monkeypatch, engine, 3, validated=0)
+
+    assert hygiene.run(engine, from_env({}), now=NOW) == []
+
+    assert validated(engine)["user3@example.com"] == 0
+    assert audit_log(engine) == []
+
+
+def test_a_users_table_in_another_collation_than_the_log(engine):
+    if engine.dialect.name in ("mysql", "mariadb"):
+        # The application's table, not ours: its collation is whatever the application chose.
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "ALTER TABLE users MODIFY email_address VARCHAR(320)"
+                    " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL"
+                )
+            )
+    load(engine, ses.scenario_2(NOW))
+
+    assert [u.user_id for u in hygiene.run(engine, from_env({}), now=NOW)] == [3]
+    assert validated(engine)["user3@example.com"] == 0
