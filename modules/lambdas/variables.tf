@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Prefix of every resource name, and the functions' POWERTOOLS_SERVICE_NAME (the service dimension of their metrics)."
+  description = "Prefix of every resource name, and the functions' POWERTOOLS_SERVICE_NAME (the service dimension of their metrics). IAM role names derive from it and IAM is global: one name per region of an account."
   type        = string
 
   validation {
