@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import List, Optional
@@ -12,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ses_guard.observability import logger
 from ses_guard.schema import automation_audit_log
+from ses_guard.settings import get_settings
 
 THRESHOLD_CHANGED = "threshold_changed"
 SENDING_DISABLED = "sending_disabled"
@@ -33,7 +33,7 @@ def utcnow() -> datetime:
 
 def actor() -> str:
     """Who acted: the Lambda function, or the operator's CLI."""
-    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "ses-guard cli"
+    return get_settings().function_name or "ses-guard cli"
 
 
 def _fit(column: Column, value: str) -> str:

@@ -43,6 +43,7 @@ class Settings:
     users: UsersTable = UsersTable()
     metrics_namespace: str = DEFAULT_NAMESPACE
     service_name: str = DEFAULT_SERVICE
+    function_name: Optional[str] = None  # set by Lambda; None when the CLI runs
     # Automation (quota sync, breaker, hygiene).
     send_count_alarms: Dict[str, float] = field(default_factory=dict)
     warning_topic_arn: Optional[str] = None
@@ -144,6 +145,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
         ),
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE,
+        function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "").strip() or None,
         send_count_alarms=_send_count_alarms(env),
         warning_topic_arn=env.get("WARNING_TOPIC_ARN", "").strip() or None,
         critical_topic_arn=env.get("CRITICAL_TOPIC_ARN", "").strip() or None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ses_guard import audit, schema
+from ses_guard.settings import get_settings
 from tests.conftest import both_databases
 
 pytestmark = both_databases
@@ -23,3 +24,22 @@ def test_a_target_longer_than_its_column_is_cut_to_fit(engine):
         ).all()
     assert stored == target[:255]
     assert reason == "alarm fired"
+
+
+def test_the_actor_is_the_lambda_function_or_the_cli(engine, monkeypatch):
+    entry = audit.AuditEntry(audit.SENDING_DISABLED, "account", "alarm fired", None, "disabled")
+    for function_name in ("ses-guard-disable-sending", None):
+        if function_name:
+            monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function_name)
+        else:
+            monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+        get_settings.cache_clear()
+        with engine.begin() as connection:
+            audit.record(connection, [entry])
+    get_settings.cache_clear()
+
+    with engine.connect() as connection:
+        actors = connection.execute(
+            select(schema.automation_audit_log.c.actor).order_by(schema.automation_audit_log.c.audit_id)
+        ).scalars()
+        assert list(actors) == ["ses-guard-disable-sending", "ses-guard cli"]
