@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import List, Optional
 
-from sqlalchemy import Column, select
+from sqlalchemy import Column
 from sqlalchemy.engine import Connection
 
 from ses_guard.observability import logger
@@ -66,8 +66,3 @@ def record(connection: Connection, entries: List[AuditEntry], occurred_at: Optio
             for entry in entries
         ],
     )
-
-
-def entries(connection: Connection) -> List[dict]:
-    query = select(automation_audit_log).order_by(automation_audit_log.c.audit_id)
-    return [dict(row._mapping) for row in connection.execute(query)]

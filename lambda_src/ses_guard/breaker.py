@@ -57,7 +57,7 @@ def parse_alarm(message: Any) -> AlarmNotification:
     """The CloudWatch alarm notification in an SNS message; ValueError says why it is not one."""
     try:
         body = json.loads(message) if isinstance(message, str) else message
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise ValueError("message is not JSON") from None
     if not isinstance(body, Mapping):
         raise ValueError("message is not a JSON object")
@@ -114,24 +114,39 @@ def gather_evidence(engine: Engine, now: datetime) -> Evidence:
     return evidence
 
 
-def announcement(alarm: AlarmNotification, targets: Sequence[str], evidence: Evidence) -> dict:
+def announcement(
+    alarm: AlarmNotification, targets: Sequence[str], evidence: Optional[Evidence], evidence_error: Optional[str] = None
+) -> dict:
+    """evidence is None when the database could not be read; evidence_error says why."""
+
     def ranked(rows: List[Tuple[Optional[str], int]]) -> str:
         return "\n".join(f"  {value or '(unknown)'}: {sends}" for value, sends in rows) or "  (none logged)"
 
+    if evidence is None:
+        findings = f"The evidence could not be read from the database: {evidence_error}\n"
+    else:
+        findings = (
+            f"Mail to addresses that are not users in the last {int(EVIDENCE_WINDOW.total_seconds() // 3600)} h: "
+            f"{evidence.unregistered_sends}\n"
+            f"Top source IPs:\n{ranked(evidence.source_ips)}\n"
+            f"Top caller identities:\n{ranked(evidence.caller_identities)}\n"
+        )
     message = (
         f"ses-guard disabled SES sending for: {', '.join(targets)}\n\n"
         f"Alarm: {alarm.alarm_name} entered ALARM at {alarm.state_change_time}\n"
         f"Reason: {alarm.reason}\n\n"
-        f"Mail to addresses that are not users in the last {int(EVIDENCE_WINDOW.total_seconds() // 3600)} h: "
-        f"{evidence.unregistered_sends}\n"
-        f"Top source IPs:\n{ranked(evidence.source_ips)}\n"
-        f"Top caller identities:\n{ranked(evidence.caller_identities)}\n\n{REENABLE_HINT}"
+        f"{findings}\n{REENABLE_HINT}"
     )
     return {"Subject": "CRITICAL: SES sending disabled by ses-guard", "Message": message}
 
 
 def trip(alarm: AlarmNotification, settings: Settings, ses: Any, sns: Any, engine: Engine) -> List[str]:
-    """Disable sending (account-wide or per configuration set), record it, and announce it."""
+    """Disable sending (account-wide or per configuration set), announce it, and record it.
+
+    Once sending is off, someone must be told whatever state the database is in: the announcement goes out
+    first (with whatever evidence could be read), then the audit row is attempted even if SNS failed; any
+    failure is logged and re-raised so that the invocation fails visibly.
+    """
     reason = f"{alarm.alarm_name} in ALARM: {alarm.reason}"
     entries = []
     if settings.breaker_configuration_sets:
@@ -149,15 +164,41 @@ def trip(alarm: AlarmNotification, settings: Settings, ses: Any, sns: Any, engin
             audit.AuditEntry(audit.SENDING_DISABLED, "account", reason, "enabled" if before else "disabled", "disabled")
         )
     now = audit.utcnow()
-    with engine.begin() as connection:
-        audit.record(connection, entries, occurred_at=now)
-    evidence = gather_evidence(engine, now)
-    if settings.critical_topic_arn:
-        sns.publish(TopicArn=settings.critical_topic_arn, **announcement(alarm, targets, evidence))
+    failures: List[Exception] = []
+    evidence: Optional[Evidence] = None
+    evidence_error: Optional[str] = None
+    try:
+        evidence = gather_evidence(engine, now)
+    except Exception as error:
+        # First line only: SQLAlchemy appends the SQL and its parameters, which do not belong in the alert.
+        evidence_error = str(error).partition("\n")[0]
+        logger.exception("breaker could not read the evidence", extra={"reason": str(error)})
+        failures.append(error)
     logger.warning(
         "SES sending disabled",
-        extra={"alarm": alarm.alarm_name, "targets": targets, "top_source_ips": evidence.source_ips},
+        extra={
+            "alarm": alarm.alarm_name,
+            "targets": targets,
+            "top_source_ips": None if evidence is None else evidence.source_ips,
+        },
     )
+    if settings.critical_topic_arn:
+        try:
+            sns.publish(TopicArn=settings.critical_topic_arn, **announcement(alarm, targets, evidence, evidence_error))
+        except Exception as error:
+            logger.exception(
+                "breaker could not announce that sending is disabled",
+                extra={"topic_arn": settings.critical_topic_arn, "targets": targets, "reason": str(error)},
+            )
+            failures.append(error)
+    try:
+        with engine.begin() as connection:
+            audit.record(connection, entries, occurred_at=now)
+    except Exception as error:
+        logger.exception("breaker could not record the audit row", extra={"targets": targets, "reason": str(error)})
+        failures.append(error)
+    if failures:
+        raise failures[0]
     return targets
 
 

@@ -190,6 +190,9 @@ def _sync_thresholds(_args, settings: Settings) -> int:
     report = thresholds.sync(
         settings, aws.client("ses"), aws.client("cloudwatch"), aws.client("sns"), _engine(settings)
     )
+    if report.quota_is_unlimited:
+        print("SES quota: unlimited (Max24HourSend -1): the send-count thresholds were left as they are")
+        return 0
     print(f"SES quota: {report.max_24_hour_send:,.0f} per 24 h, {report.quota_used_percent:.1f}% used")
     if not report.changes:
         print("thresholds already match the quota: nothing changed")

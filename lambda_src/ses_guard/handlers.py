@@ -23,7 +23,11 @@ def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     report = thresholds.sync(
         get_settings(), aws.client("ses"), aws.client("cloudwatch"), aws.client("sns"), database.get_engine()
     )
-    return {"max_24_hour_send": report.max_24_hour_send, "changes": [asdict(c) for c in report.changes]}
+    return {
+        "max_24_hour_send": report.max_24_hour_send,
+        "quota_is_unlimited": report.quota_is_unlimited,
+        "changes": [asdict(c) for c in report.changes],
+    }
 
 
 @logger.inject_lambda_context

@@ -13,30 +13,6 @@ from ses_guard.settings import ConfigurationError, Settings
 
 QUOTA_USED_METRIC = "SendQuotaUsedPercent"
 
-# Everything PutMetricAlarm accepts that DescribeAlarms returns; copied so only the threshold changes.
-_ALARM_ATTRIBUTES = (
-    "AlarmName",
-    "AlarmDescription",
-    "ActionsEnabled",
-    "OKActions",
-    "AlarmActions",
-    "InsufficientDataActions",
-    "MetricName",
-    "Namespace",
-    "Statistic",
-    "ExtendedStatistic",
-    "Dimensions",
-    "Period",
-    "Unit",
-    "EvaluationPeriods",
-    "DatapointsToAlarm",
-    "ComparisonOperator",
-    "TreatMissingData",
-    "EvaluateLowSampleCountPercentile",
-    "Metrics",
-    "ThresholdMetricId",
-)
-
 
 @dataclass(frozen=True)
 class ThresholdChange:
@@ -53,8 +29,13 @@ class SyncReport:
     changes: List[ThresholdChange] = field(default_factory=list)
 
     @property
+    def quota_is_unlimited(self) -> bool:
+        """SES reports Max24HourSend -1 for an unlimited quota: there is no share of it to alarm on."""
+        return self.max_24_hour_send <= 0
+
+    @property
     def quota_used_percent(self) -> float:
-        return 100.0 * self.sent_last_24_hours / self.max_24_hour_send if self.max_24_hour_send > 0 else 0.0
+        return 0.0 if self.quota_is_unlimited else 100.0 * self.sent_last_24_hours / self.max_24_hour_send
 
 
 def threshold_for(max_24_hour_send: float, percent: float) -> float:
@@ -91,32 +72,58 @@ def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine
         raise ConfigurationError("SEND_COUNT_ALARMS names no alarm to manage")
     quota = ses.get_send_quota()
     report = SyncReport(float(quota["Max24HourSend"]), float(quota.get("SentLast24Hours", 0.0)))
-    cloudwatch.put_metric_data(
-        Namespace=settings.metrics_namespace,
-        MetricData=[
-            {
-                "MetricName": QUOTA_USED_METRIC,
-                "Dimensions": [{"Name": "service", "Value": settings.service_name}],
-                "Unit": "Percent",
-                "Value": report.quota_used_percent,
-            }
-        ],
-    )
+    if not report.quota_is_unlimited:
+        cloudwatch.put_metric_data(
+            Namespace=settings.metrics_namespace,
+            MetricData=[
+                {
+                    "MetricName": QUOTA_USED_METRIC,
+                    "Dimensions": [{"Name": "service", "Value": settings.service_name}],
+                    "Unit": "Percent",
+                    "Value": report.quota_used_percent,
+                }
+            ],
+        )
     alarms = _describe(cloudwatch, list(settings.send_count_alarms))
     missing = sorted(set(settings.send_count_alarms) - set(alarms))
     if missing:
         raise ConfigurationError(f"send-count alarm(s) not found: {', '.join(missing)}")
+    if report.quota_is_unlimited:
+        logger.warning(
+            "SES quota is unlimited: send-count thresholds left unchanged",
+            extra={"max_24_hour_send": report.max_24_hour_send, "sent_last_24_hours": report.sent_last_24_hours},
+        )
+        return report
 
     for name, percent in sorted(settings.send_count_alarms.items(), key=lambda item: item[1]):
         alarm = alarms[name]
         target = threshold_for(report.max_24_hour_send, percent)
         if alarm.get("Threshold") == target:
             continue
-        cloudwatch.put_metric_alarm(**_with_threshold(alarm, target))
+        cloudwatch.put_metric_alarm(**_with_threshold(cloudwatch, alarm, target))
         report.changes.append(ThresholdChange(name, percent, float(alarm.get("Threshold", 0.0)), target))
 
+    logger.info(
+        "send-count thresholds synced",
+        extra={
+            "max_24_hour_send": report.max_24_hour_send,
+            "sent_last_24_hours": report.sent_last_24_hours,
+            "quota_used_percent": round(report.quota_used_percent, 2),
+            "changed_alarms": [c.alarm_name for c in report.changes],
+        },
+    )
     if report.changes:
-        notice = announcement(report)
+        _record_and_announce(report, settings, sns, engine)
+    return report
+
+
+def _record_and_announce(report: SyncReport, settings: Settings, sns: Any, engine: Engine) -> None:
+    """Both are attempted whatever happens to the other: the next run finds the thresholds equal and would
+    neither record nor announce the change, so a failure is logged and re-raised for the errors alarm."""
+    notice = announcement(report)
+    changed_alarms = [c.alarm_name for c in report.changes]
+    failures: List[Exception] = []
+    try:
         with engine.begin() as connection:
             audit.record(
                 connection,
@@ -131,18 +138,23 @@ def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine
                     for c in report.changes
                 ],
             )
-        if settings.warning_topic_arn:
+    except Exception as error:
+        logger.exception(
+            "threshold change not recorded in the audit log",
+            extra={"changed_alarms": changed_alarms, "reason": str(error)},
+        )
+        failures.append(error)
+    if settings.warning_topic_arn:
+        try:
             sns.publish(TopicArn=settings.warning_topic_arn, **notice)
-    logger.info(
-        "send-count thresholds synced",
-        extra={
-            "max_24_hour_send": report.max_24_hour_send,
-            "sent_last_24_hours": report.sent_last_24_hours,
-            "quota_used_percent": round(report.quota_used_percent, 2),
-            "changed_alarms": [c.alarm_name for c in report.changes],
-        },
-    )
-    return report
+        except Exception as error:
+            logger.exception(
+                "threshold change not announced",
+                extra={"changed_alarms": changed_alarms, "topic_arn": settings.warning_topic_arn, "reason": str(error)},
+            )
+            failures.append(error)
+    if failures:
+        raise failures[0]
 
 
 def _describe(cloudwatch: Any, names: List[str]) -> Dict[str, Mapping]:
@@ -153,8 +165,11 @@ def _describe(cloudwatch: Any, names: List[str]) -> Dict[str, Mapping]:
     return alarms
 
 
-def _with_threshold(alarm: Mapping, threshold: float) -> Dict[str, Any]:
-    request: Dict[str, Optional[Any]] = {key: alarm[key] for key in _ALARM_ATTRIBUTES if key in alarm}
+def _with_threshold(cloudwatch: Any, alarm: Mapping, threshold: float) -> Dict[str, Any]:
+    # PutMetricAlarm replaces the whole alarm: copy every setting it accepts (from the client's own model, so
+    # newer ones are kept too) and DescribeAlarms returned. Tags are never returned, so they stay untouched.
+    accepted = cloudwatch.meta.service_model.operation_model("PutMetricAlarm").input_shape.members
+    request: Dict[str, Optional[Any]] = {key: value for key, value in alarm.items() if key in accepted}
     request["Threshold"] = threshold
     # DescribeAlarms returns empty lists and None for unset fields; PutMetricAlarm rejects some of them.
     return {key: value for key, value in request.items() if value is not None and value != []}

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from botocore.exceptions import ClientError
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from ses_guard import audit, cli, handlers, processor
+from ses_guard import audit, cli, handlers, processor, schema, thresholds
 from ses_guard.parsing import InboundRecord
 from ses_guard.settings import get_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
-from tests.support import moto_ses
+from tests.support import moto_cloudwatch, moto_ses
 
 pytestmark = both_databases
 moto_ses.apply()
+moto_cloudwatch.apply()
 
 WARNING_ALARM = "app-ses-send-count-warning"
 CRITICAL_ALARM = "app-ses-send-count-critical"
@@ -92,8 +99,9 @@ def alarms(cloudwatch):
 
 
 def audit_entries(engine):
+    log = schema.automation_audit_log
     with engine.connect() as connection:
-        return audit.entries(connection)
+        return [dict(row._mapping) for row in connection.execute(select(log).order_by(log.c.audit_id))]
 
 
 def count_calls(client, operation):
@@ -102,6 +110,24 @@ def count_calls(client, operation):
         f"before-call.{client.meta.service_model.service_name}.{operation}", lambda **kwargs: calls.append(kwargs)
     )
     return calls
+
+
+@contextmanager
+def database_down(engine):
+    """Every statement fails as the driver does when the server is gone, until the block ends."""
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        raise OperationalError(statement, parameters, engine.dialect.loaded_dbapi.OperationalError("database is down"))
+
+    sa_event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        yield
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", refuse)
+
+
+def logged(caplog, message):
+    return [record for record in caplog.records if record.getMessage() == message]
 
 
 def test_a_quota_increase_raises_both_thresholds_and_keeps_everything_else(
@@ -172,6 +198,84 @@ def test_a_quota_decrease_is_applied_and_announced_as_a_warning(account, engine,
     assert "SES quota 200 -> 100: thresholds 120/160 -> 60/80" in notice["Message"]
 
 
+def test_an_unlimited_quota_changes_no_alarm_and_says_so(account, engine, caplog):
+    moto_ses.set_send_quota(-1)  # what SES returns for an unlimited quota
+    writes = count_calls(account["cloudwatch"], "PutMetricAlarm")
+
+    report = thresholds.sync(get_settings(), account["ses"], account["cloudwatch"], account["sns"], engine)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (120, 160)
+    assert writes == []
+    assert report.changes == []
+    assert report.quota_is_unlimited
+    assert account["cloudwatch"].list_metrics(Namespace="SESGuard", MetricName="SendQuotaUsedPercent")["Metrics"] == []
+    assert account["warning"].read() == []
+    assert audit_entries(engine) == []
+    [warning] = logged(caplog, "SES quota is unlimited: send-count thresholds left unchanged")
+    assert (warning.levelno, warning.max_24_hour_send) == (logging.WARNING, -1)
+
+
+def test_a_quota_sync_keeps_the_alarm_settings_it_does_not_manage(account, lambda_context):
+    newer_settings = {
+        "ActionConfiguration": {"AlarmTagsPropagation": {"Enabled": True, "IncludedTagKeys": ["team"]}},
+        "EvaluationWindow": {"WallClockWindow": {"Timezone": "Europe/Paris"}},
+        "WarmUpConfiguration": {"WarmUpPeriodDurationInMinutes": 30, "OnlyStartEvaluatingAfterWarmUpPeriodEnds": True},
+    }
+    account["cloudwatch"].put_metric_alarm(
+        AlarmName=WARNING_ALARM,
+        MetricName="Send",
+        Namespace="AWS/SES",
+        Statistic="Sum",
+        Period=3600,
+        EvaluationPeriods=24,
+        Threshold=120,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        **newer_settings,
+    )
+    moto_ses.set_send_quota(50_000)
+
+    handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])[WARNING_ALARM]
+    assert after["Threshold"] == 30_000
+    assert {key: after.get(key) for key in newer_settings} == newer_settings
+
+
+def test_a_database_outage_does_not_stop_the_announcement_of_a_threshold_change(
+    account, engine, lambda_context, caplog
+):
+    moto_ses.set_send_quota(50_000)
+
+    with database_down(engine), pytest.raises(OperationalError, match="database is down"):
+        handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (30_000, 40_000)
+    [notice] = account["warning"].read()
+    assert notice["Message"].startswith("SES quota 200 -> 50,000: thresholds 120/160 -> 30,000/40,000")
+    assert audit_entries(engine) == []
+    [failure] = logged(caplog, "threshold change not recorded in the audit log")
+    assert "database is down" in failure.reason
+
+
+def test_an_sns_outage_does_not_stop_the_audit_of_a_threshold_change(account, engine, lambda_context, caplog):
+    account["sns"].delete_topic(TopicArn=get_settings().warning_topic_arn)
+    moto_ses.set_send_quota(50_000)
+
+    with pytest.raises(ClientError, match="NotFound"):
+        handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (30_000, 40_000)
+    assert [(e["action"], e["target"], e["after_value"]) for e in audit_entries(engine)] == [
+        ("threshold_changed", WARNING_ALARM, "30,000"),
+        ("threshold_changed", CRITICAL_ALARM, "40,000"),
+    ]
+    [failure] = logged(caplog, "threshold change not announced")
+    assert "NotFound" in failure.reason
+
+
 def test_a_missing_managed_alarm_is_a_clear_error(account, lambda_context):
     account["cloudwatch"].delete_alarms(AlarmNames=[CRITICAL_ALARM])
     with pytest.raises(ValueError, match=f"send-count alarm\\(s\\) not found: {CRITICAL_ALARM}"):
@@ -235,6 +339,32 @@ def test_the_breaker_disables_sending_on_its_alarm_with_evidence(account, engine
     )
 
 
+def test_the_breaker_announces_the_disabling_even_when_the_database_is_down(account, engine, lambda_context):
+    with database_down(engine), pytest.raises(OperationalError, match="database is down"):
+        handlers.disable_sending(alarm_event(), lambda_context)
+
+    assert account["ses"].get_account_sending_enabled()["Enabled"] is False
+    [notice] = account["critical"].read()
+    assert notice["Subject"] == "CRITICAL: SES sending disabled by ses-guard"
+    [evidence] = [line for line in notice["Message"].splitlines() if "evidence" in line]
+    assert evidence.startswith("The evidence could not be read from the database: (")
+    assert evidence.endswith("OperationalError) database is down")
+    assert "aws ses update-account-sending-enabled --enabled" in notice["Message"]
+    assert audit_entries(engine) == []
+
+
+def test_the_breaker_records_the_disabling_even_when_sns_fails(account, engine, lambda_context):
+    account["sns"].delete_topic(TopicArn=get_settings().critical_topic_arn)
+
+    with pytest.raises(ClientError, match="NotFound"):
+        handlers.disable_sending(alarm_event(), lambda_context)
+
+    assert account["ses"].get_account_sending_enabled()["Enabled"] is False
+    assert [(e["action"], e["target"], e["after_value"]) for e in audit_entries(engine)] == [
+        ("sending_disabled", "account", "disabled")
+    ]
+
+
 def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, lambda_context, monkeypatch):
     account["ses"].create_configuration_set(ConfigurationSet={"Name": "marketing"})
     monkeypatch.setenv("BREAKER_CONFIGURATION_SETS", '["marketing"]')
@@ -258,6 +388,7 @@ def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, 
         alarm_event(account_id="999999999999"),
         alarm_event(topic="arn:aws:sns:us-east-1:123456789012:anyone-can-publish"),
         alarm_event(raw="{not json"),
+        alarm_event(raw="[" * 100_000 + "]" * 100_000),
         alarm_event(raw=json.dumps(ses.notification("Bounce", ["user1@example.com"]))),
         alarm_event(raw=json.dumps({"AlarmName": BREAKER_ALARM, "NewStateValue": "ALARM"})),
         {"source": "aws.events", "detail-type": "Scheduled Event"},
@@ -269,6 +400,7 @@ def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, 
         "other-account",
         "other-topic",
         "malformed-json",
+        "deeply-nested-json",
         "not-an-alarm",
         "forged-partial-alarm",
         "not-sns",
@@ -297,3 +429,18 @@ def test_the_cli_sync_reports_the_changes(account, engine, database_url, monkeyp
     )
     assert cli.main(["sync-thresholds"]) == 0
     assert "thresholds already match the quota: nothing changed" in capsys.readouterr().out
+
+
+def test_the_cli_and_the_function_say_when_the_quota_is_unlimited(
+    account, engine, database_url, lambda_context, monkeypatch, capsys
+):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    moto_ses.set_send_quota(-1)
+
+    assert cli.main(["sync-thresholds"]) == 0
+    assert capsys.readouterr().out == (
+        "SES quota: unlimited (Max24HourSend -1): the send-count thresholds were left as they are\n"
+    )
+    result = handlers.sync_thresholds({}, lambda_context)
+    assert (result["quota_is_unlimited"], result["changes"]) == (True, [])
