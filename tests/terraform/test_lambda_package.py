@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -9,6 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests import ses_samples as ses
+from tests.conftest import emitted_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "scripts" / "build_lambda.py"
@@ -78,3 +83,31 @@ def test_handlers_import_from_the_package_alone(two_builds, tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "process_events, sync_thresholds, suppress_bouncing_users, disable_sending"
+
+
+def test_the_packaged_processor_stores_a_batch_from_the_package_alone(two_builds, tmp_path):
+    """What Lambda runs is the zip, not this checkout: its handler must record events on its own."""
+    code = tmp_path / "package"
+    with zipfile.ZipFile(two_builds[0]) as archive:
+        archive.extractall(code)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(ses.sqs_event([ses.sns_envelope(message) for message in ses.scenario_3()])))
+    run = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]);"
+        "from ses_guard import database, handlers, migrate;"
+        "from ses_guard.settings import UsersTable;"
+        "engine = database.get_engine(); migrate.upgrade(engine); migrate.init_demo_users(engine, UsersTable());"
+        "assert handlers.__file__.startswith(sys.argv[1]);"
+        "context = type('Context', (), {'function_name': 'f', 'memory_limit_in_mb': 256, 'aws_request_id': 'r',"
+        " 'invoked_function_arn': 'arn:aws:lambda:us-east-1:123456789012:function:f'})();"
+        "print(json.dumps(handlers.process_events(json.load(open(sys.argv[2])), context)))"
+    )
+    environment = {"PATH": os.environ["PATH"], "DATABASE_URL": f"sqlite:///{tmp_path / 'guard.db'}"}
+    completed = subprocess.run(
+        [sys.executable, "-c", run, str(code), str(event)], capture_output=True, text=True, cwd=tmp_path,
+        env=environment,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.strip().splitlines()
+    assert json.loads(lines[-1]) == {"batchItemFailures": []}
+    assert emitted_metrics(completed.stdout)["EmailNotRegisteredCount"] == 10
