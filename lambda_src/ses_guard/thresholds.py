@@ -73,6 +73,8 @@ def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine
     quota = ses.get_send_quota()
     report = SyncReport(float(quota["Max24HourSend"]), float(quota.get("SentLast24Hours", 0.0)))
     if not report.quota_is_unlimited:
+        # PutMetricData rather than EMF: `ses-guard sync-thresholds` runs outside Lambda too, where no log
+        # stream would turn EMF lines into metrics.
         cloudwatch.put_metric_data(
             Namespace=settings.metrics_namespace,
             MetricData=[
