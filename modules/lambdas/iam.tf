@@ -86,7 +86,9 @@ locals {
     ],
   )
 
-  # Reading the encrypted queue, publishing to encrypted topics, decrypting the environment.
+  # Reading the encrypted queue (the processor) and publishing to the encrypted topics (quota sync, breaker).
+  # Lambda decrypts the environment through its own grant on the key, so hygiene needs none of it.
+  uses_the_guard_key = ["process-events", "sync-thresholds", "disable-sending"]
   kms_statements = var.kms_key_arn == null ? [] : [
     {
       sid        = "UseTheGuardKey"
@@ -101,7 +103,7 @@ locals {
       for statement in concat(
         local.function_statements[key],
         local.database_statements,
-        local.kms_statements,
+        contains(local.uses_the_guard_key, key) ? local.kms_statements : [],
       ) : statement if length(statement.resources) > 0
     ]
   }

@@ -338,6 +338,12 @@ def test_roles_have_least_privilege(aws, complete):
     assert [key for key, policy in policies.items() if statements_allowing(policy, "cloudwatch:PutMetricAlarm")] == [
         "sync-thresholds"
     ]
+    # The key: for reading the queue and publishing to the topics, so not for hygiene.
+    key_users = {key: policy for key, policy in policies.items() if statements_allowing(policy, "kms:Decrypt")}
+    assert sorted(key_users) == ["disable-sending", "process-events", "sync-thresholds"]
+    for policy in key_users.values():
+        (key_use,) = statements_allowing(policy, "kms:Decrypt")
+        assert key_use["Resource"] == complete.outputs["kms_key_arn"]
     for key, policy in policies.items():
         (logs,) = statements_allowing(policy, "logs:PutLogEvents")
         assert logs["Resource"] == f"arn:aws:logs:{harness.REGION}:{ACCOUNT}:log-group:/aws/lambda/{functions[key]}:*"
