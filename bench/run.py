@@ -369,8 +369,8 @@ def render(
         f"at most **{worst}** ({'met' if worst <= STATEMENTS_GOAL else 'NOT met'}). Counted with an SQLAlchemy "
         "`before_cursor_execute` listener; an `executemany` is one statement. The server's count adds each "
         "transaction's COMMIT and the ROLLBACK SQLAlchemy's pool sends when a connection is returned. Measured "
-        "after a first batch: a container's first batch on MySQL/MariaDB also reads the email column's "
-        "collation, once (see the users lookup below).",
+        "after a first batch: a container's first batch on MySQL/MariaDB also reads and probes the email "
+        "column's collation, once (see the users lookup below).",
         "",
         "## Users lookup against a large users table",
         "",
@@ -382,7 +382,7 @@ def render(
         "| `USERS_EMAIL_LOOKUP` | how the column is searched | median | runs | users found |",
         "|---|---|---:|---:|---:|",
     ]
-    for mode, how in (("auto", "through its index (collation ignores case)"),
+    for mode, how in (("auto", "through its index (collation ignores case and trailing spaces)"),
                       ("scan", "`LOWER(TRIM(email_address))` of every row")):  # fmt: skip
         measured = lookup[mode]
         used = "index" if measured["uses_index"] else "scan"
