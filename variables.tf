@@ -413,7 +413,7 @@ variable "users_email_column" {
 }
 
 variable "users_email_lookup" {
-  description = "How recipients are matched to users (USERS_EMAIL_LOOKUP). \"auto\" searches the email column through its index when its collation ignores case and trailing spaces (MariaDB's default utf8mb4_general_ci, utf8mb4_unicode_ci; not MySQL 8's NO PAD utf8mb4_0900_ai_ci) and normalizes the column in SQL otherwise; \"scan\" always normalizes it (LOWER(TRIM())), which also finds addresses stored with leading whitespace but reads the whole users table for every batch."
+  description = "How recipients are matched to users (USERS_EMAIL_LOOKUP). \"auto\" searches the email column through its index when its collation ignores case and trailing spaces (MariaDB's default utf8mb4_general_ci, utf8mb4_unicode_ci; not MySQL 8's NO PAD utf8mb4_0900_ai_ci) and normalizes the column in SQL otherwise; \"scan\" always normalizes it in SQL (LOWER(TRIM())), which reads the whole users table for every batch."
   type        = string
   default     = "auto"
 

@@ -2,18 +2,19 @@
 
 A users table can hold millions of rows, so the lookup should use the email column's index. On MySQL and
 MariaDB, when the column's collation itself ignores case and trailing spaces (PAD SPACE `*_ci` collations
-such as utf8mb4_unicode_ci or utf8mb4_general_ci), the column is compared as it is and every row found is
-keyed by the rule in Python. Otherwise (a case-sensitive, binary or NO PAD collation such as MySQL 8's
-utf8mb4_0900_ai_ci; SQLite; PostgreSQL), or with USERS_EMAIL_LOOKUP=scan, the column is normalized in SQL:
-exact, also for addresses stored with leading whitespace, but a scan of the whole table per batch.
+such as utf8mb4_unicode_ci or utf8mb4_general_ci), the column is compared as it is, together with the few
+addresses stored with a leading space, and every row found is keyed by the rule in Python. Otherwise
+(a case-sensitive, binary or NO PAD collation such as MySQL 8's utf8mb4_0900_ai_ci; SQLite; PostgreSQL), or
+with USERS_EMAIL_LOOKUP=scan, the column is normalized in SQL: exact too, but a scan of the whole table per batch.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, Optional, Tuple
+from dataclasses import dataclass
+from typing import Dict, Iterable, Optional
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -29,22 +30,27 @@ _COLUMN_COLLATION = text(
 _SQL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
-def column_collation(connection: Connection, config: UsersTable) -> Tuple[Optional[str], bool]:
-    """The email column's collation on MySQL/MariaDB, and whether it ignores case and trailing spaces.
+@dataclass(frozen=True)
+class ColumnCollation:
+    name: Optional[str]  # None for a binary column
+    ignores_case_and_trailing_spaces: bool
+
+
+def column_collation(connection: Connection, config: UsersTable) -> Optional[ColumnCollation]:
+    """The email column's collation on MySQL/MariaDB and whether it ignores case and trailing spaces;
+    None when the server shows no such column (yet).
 
     Asked of the server rather than guessed from the name: MariaDB's catalog has no pad attribute.
     """
-    if connection.dialect.name not in ("mysql", "mariadb"):
-        return None, False
     row = connection.execute(_COLUMN_COLLATION, {"table": config.name, "column": config.email_column}).first()
-    if row is None or row[1] is None:  # no such column yet, or a binary one
-        return None, False
+    if row is None:
+        return None
     charset, collation = row
-    if not (_SQL_NAME.match(charset) and _SQL_NAME.match(collation)):
-        return collation, False
+    if collation is None or not (_SQL_NAME.match(charset) and _SQL_NAME.match(collation)):
+        return ColumnCollation(collation, False)
     # Both names come from the server's own catalog and are plain identifiers (checked above).
     probe = f"SELECT CONVERT('Ab ' USING {charset}) COLLATE {collation} = CONVERT('ab' USING {charset})"
-    return collation, bool(connection.exec_driver_sql(probe).scalar())
+    return ColumnCollation(collation, bool(connection.exec_driver_sql(probe).scalar()))
 
 
 class UserLookup:
@@ -58,7 +64,9 @@ class UserLookup:
         addresses = bindparam("addresses", expanding=True)
         normalized = func.lower(func.trim(email))
         # Both built once: SQLAlchemy then reuses their compiled forms and only expands the address list.
-        self._by_column: Select = select(email, user_id).where(email.in_(addresses))
+        # Addresses stored with a leading space are fetched too (the same index, one more range; there are
+        # few): the rule, applied in Python, then matches them as the normalizing query would.
+        self._by_column: Select = select(email, user_id).where(or_(email.in_(addresses), email.like(" %")))
         self._by_normalized: Select = (
             select(normalized, func.min(user_id)).where(normalized.in_(addresses)).group_by(normalized)
         )
@@ -67,9 +75,10 @@ class UserLookup:
         keys = sorted(set(keys))
         if not keys:
             return {}
-        if self.uses_index is None:
-            self.uses_index = self._can_use_index(connection)
-        if not self.uses_index:
+        uses_index = self.uses_index
+        if uses_index is None:
+            uses_index = self.uses_index = self._can_use_index(connection)
+        if not uses_index:
             return dict(connection.execute(self._by_normalized, {"addresses": keys}).all())
         found: Dict[str, int] = {}
         for address, user_id in connection.execute(self._by_column, {"addresses": keys}):
@@ -79,21 +88,23 @@ class UserLookup:
             found[key] = min(user_id, found.get(key, user_id))
         return found
 
-    def _can_use_index(self, connection: Connection) -> bool:
-        if self.config.email_lookup == "scan":
+    def _can_use_index(self, connection: Connection) -> Optional[bool]:
+        """Whether the column's own comparison can be used; None (asked again next batch) if it is not found."""
+        if self.config.email_lookup == "scan" or connection.dialect.name not in ("mysql", "mariadb"):
             return False
-        collation, ignores_case_and_padding = column_collation(connection, self.config)
-        if ignores_case_and_padding:
-            return True
-        if connection.dialect.name in ("mysql", "mariadb"):
+        collation = column_collation(connection, self.config)
+        where = {"users_table": self.config.name, "email_column": self.config.email_column}
+        if collation is None:
+            logger.warning("users lookup scans: the email column is not in information_schema", extra=where)
+            return None
+        if not collation.ignores_case_and_trailing_spaces:
             logger.warning(
                 "users lookup scans the whole users table: its email column's collation does not ignore case "
                 "and trailing spaces",
                 extra={
-                    "users_table": self.config.name,
-                    "email_column": self.config.email_column,
-                    "collation": collation,
+                    **where,
+                    "collation": collation.name,
                     "remedy": "a case-insensitive PAD SPACE collation (e.g. utf8mb4_unicode_ci) lets it use an index",
                 },
             )
-        return False
+        return collation.ignores_case_and_trailing_spaces

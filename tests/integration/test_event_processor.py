@@ -304,7 +304,7 @@ def test_a_database_failure_mid_batch_commits_nothing_and_the_redelivery_complet
 def test_configured_users_table_and_columns(engine):
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE accounts (id INTEGER PRIMARY KEY, mail VARCHAR(320), ok INTEGER)"))
-        connection.execute(text("INSERT INTO accounts VALUES (77, 'Boss@Corp.Example', 1)"))
+        connection.execute(text("INSERT INTO accounts VALUES (77, ' Boss@Corp.Example ', 1)"))
     store = EventStore(engine, UsersTable(name="accounts", id_column="id", email_column="mail", validated_column="ok"))
     processor.process([InboundRecord("1", ses.notification("Delivery", ["boss@corp.example"]))], store)
 
