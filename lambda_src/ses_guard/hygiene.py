@@ -107,6 +107,8 @@ def run(
                 o
                 for o in offenders
                 if o.user_id in current
+                # An address erased meanwhile (None) is not the one whose bounces were counted.
+                and current[o.user_id][1] is not None
                 and normalize_address(current[o.user_id][1]) == normalize_address(o.email_address)
             ]
             if changed:

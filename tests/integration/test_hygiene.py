@@ -167,6 +167,21 @@ def test_a_user_who_moved_and_was_validated_again_meanwhile_is_not_touched(engin
     assert audit_log(engine) == []
 
 
+def test_a_user_whose_address_the_application_erased_meanwhile_is_skipped(engine, monkeypatch):
+    with engine.begin() as connection:  # an application whose users' addresses may be erased (GDPR)
+        connection.execute(text("ALTER TABLE users RENAME TO users_before"))
+        connection.execute(
+            text("CREATE TABLE users (user_id INTEGER PRIMARY KEY, email_address VARCHAR(320), validated INTEGER)")
+        )
+        connection.execute(text("INSERT INTO users SELECT user_id, email_address, validated FROM users_before"))
+    load(engine, ses.scenario_2(NOW))
+    fix_user_after_the_find(monkeypatch, engine, 3, email_address=None)
+
+    assert hygiene.run(engine, from_env({}), now=NOW) == []
+    assert validated(engine)[None] == 1
+    assert audit_log(engine) == []
+
+
 def test_a_user_the_application_unvalidated_meanwhile_is_neither_reported_nor_audited(engine, monkeypatch):
     load(engine, ses.scenario_2(NOW))
     fix_user_after_the_find(monkeypatch, engine, 3, validated=0)
