@@ -97,13 +97,19 @@ def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine
         )
         return report
 
-    for name, percent in sorted(settings.send_count_alarms.items(), key=lambda item: item[1]):
-        alarm = alarms[name]
-        target = threshold_for(report.max_24_hour_send, percent)
-        if alarm.get("Threshold") == target:
-            continue
-        cloudwatch.put_metric_alarm(**_with_threshold(cloudwatch, alarm, target))
-        report.changes.append(ThresholdChange(name, percent, float(alarm.get("Threshold", 0.0)), target))
+    failures: List[Exception] = []
+    try:
+        for name, percent in sorted(settings.send_count_alarms.items(), key=lambda item: item[1]):
+            alarm = alarms[name]
+            target = threshold_for(report.max_24_hour_send, percent)
+            if alarm.get("Threshold") == target:
+                continue
+            cloudwatch.put_metric_alarm(**_with_threshold(cloudwatch, alarm, target))
+            report.changes.append(ThresholdChange(name, percent, float(alarm.get("Threshold", 0.0)), target))
+    except Exception as error:
+        # The alarms already changed are still recorded and announced below: the next run finds them equal.
+        logger.exception("send-count threshold not updated", extra={"reason": str(error)})
+        failures.append(error)
 
     logger.info(
         "send-count thresholds synced",
@@ -115,13 +121,16 @@ def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine
         },
     )
     if report.changes:
-        _record_and_announce(report, settings, sns, engine)
+        failures += _record_and_announce(report, settings, sns, engine)
+    if failures:
+        raise failures[0]
     return report
 
 
-def _record_and_announce(report: SyncReport, settings: Settings, sns: Any, engine: Engine) -> None:
+def _record_and_announce(report: SyncReport, settings: Settings, sns: Any, engine: Engine) -> List[Exception]:
     """Both are attempted whatever happens to the other: the next run finds the thresholds equal and would
-    neither record nor announce the change, so a failure is logged and re-raised for the errors alarm."""
+    neither record nor announce the change, so a failure is logged and returned, to be raised for the errors
+    alarm."""
     notice = announcement(report)
     changed_alarms = [c.alarm_name for c in report.changes]
     failures: List[Exception] = []
@@ -155,8 +164,7 @@ def _record_and_announce(report: SyncReport, settings: Settings, sns: Any, engin
                 extra={"changed_alarms": changed_alarms, "topic_arn": settings.warning_topic_arn, "reason": str(error)},
             )
             failures.append(error)
-    if failures:
-        raise failures[0]
+    return failures
 
 
 def _describe(cloudwatch: Any, names: List[str]) -> Dict[str, Mapping]:

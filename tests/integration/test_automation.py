@@ -276,6 +276,29 @@ def test_an_sns_outage_does_not_stop_the_audit_of_a_threshold_change(account, en
     assert "NotFound" in failure.reason
 
 
+def test_an_alarm_update_that_fails_midway_still_records_and_announces_the_ones_done(
+    account, engine, lambda_context
+):
+    updates = []
+
+    def throttle_the_second_update(**kwargs):
+        updates.append(kwargs["params"])
+        if len(updates) == 2:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "PutMetricAlarm")
+
+    account["cloudwatch"].meta.events.register("before-call.cloudwatch.PutMetricAlarm", throttle_the_second_update)
+    moto_ses.set_send_quota(50_000)
+
+    with pytest.raises(ClientError, match="Throttling"):
+        handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (30_000, 160)
+    assert [(e["target"], e["after_value"]) for e in audit_entries(engine)] == [(WARNING_ALARM, "30,000")]
+    [notice] = account["warning"].read()
+    assert WARNING_ALARM in notice["Message"] and CRITICAL_ALARM not in notice["Message"]
+
+
 def test_a_missing_managed_alarm_is_a_clear_error(account, lambda_context):
     account["cloudwatch"].delete_alarms(AlarmNames=[CRITICAL_ALARM])
     with pytest.raises(ValueError, match=f"send-count alarm\\(s\\) not found: {CRITICAL_ALARM}"):
