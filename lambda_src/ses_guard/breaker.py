@@ -7,6 +7,8 @@ ALARM. It never re-enables sending: that is an operator's decision after investi
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
@@ -21,6 +23,7 @@ from ses_guard.settings import Settings
 
 EVIDENCE_WINDOW = timedelta(hours=24)
 EVIDENCE_TOP = 5
+EVIDENCE_TIMEOUT = timedelta(seconds=10)
 
 REENABLE_HINT = (
     "After investigating (rotate leaked credentials, check the source IPs above), re-enable with:\n"
@@ -140,12 +143,39 @@ def announcement(
     return {"Subject": "CRITICAL: SES sending disabled by ses-guard", "Message": message}
 
 
-def trip(alarm: AlarmNotification, settings: Settings, ses: Any, sns: Any, engine: Engine) -> List[str]:
+def _evidence_within(engine: Engine, now: datetime, timeout: timedelta) -> Tuple[Optional[Evidence], Optional[str]]:
+    """The evidence, or why there is none: a database that hangs must not hold back the announcement.
+
+    Evidence is a help, not the action: its failure is logged and said in the announcement, not raised.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="breaker-evidence")
+    try:
+        return pool.submit(gather_evidence, engine, now).result(timeout=timeout.total_seconds()), None
+    except FutureTimeout:
+        reason = f"the database did not answer within {timeout.total_seconds():g} s"
+        logger.error("breaker could not read the evidence", extra={"reason": reason})
+        return None, reason
+    except Exception as error:
+        logger.exception("breaker could not read the evidence", extra={"reason": str(error)})
+        # First line only: SQLAlchemy appends the SQL, which does not belong in the alert.
+        return None, str(error).partition("\n")[0]
+    finally:
+        pool.shutdown(wait=False)  # a hung read is left behind; Lambda's timeout ends it
+
+
+def trip(
+    alarm: AlarmNotification,
+    settings: Settings,
+    ses: Any,
+    sns: Any,
+    engine: Engine,
+    evidence_timeout: timedelta = EVIDENCE_TIMEOUT,
+) -> List[str]:
     """Disable sending (account-wide or per configuration set), announce it, and record it.
 
     Once sending is off, someone must be told whatever state the database is in: the announcement goes out
-    first (with whatever evidence could be read), then the audit row is attempted even if SNS failed; any
-    failure is logged and re-raised so that the invocation fails visibly.
+    first (with whatever evidence could be read in time), then the audit row is attempted even if SNS failed;
+    a failure of either is logged and re-raised so that the invocation fails visibly.
     """
     reason = f"{alarm.alarm_name} in ALARM: {alarm.reason}"
     entries = []
@@ -165,15 +195,7 @@ def trip(alarm: AlarmNotification, settings: Settings, ses: Any, sns: Any, engin
         )
     now = audit.utcnow()
     failures: List[Exception] = []
-    evidence: Optional[Evidence] = None
-    evidence_error: Optional[str] = None
-    try:
-        evidence = gather_evidence(engine, now)
-    except Exception as error:
-        # First line only: SQLAlchemy appends the SQL and its parameters, which do not belong in the alert.
-        evidence_error = str(error).partition("\n")[0]
-        logger.exception("breaker could not read the evidence", extra={"reason": str(error)})
-        failures.append(error)
+    evidence, evidence_error = _evidence_within(engine, now, evidence_timeout)
     logger.warning(
         "SES sending disabled",
         extra={
@@ -213,7 +235,12 @@ def _confirmed_by_cloudwatch(alarm: AlarmNotification, cloudwatch: Any) -> Optio
 
 
 def handle(
-    event: Any, settings: Settings, account_id: str, clients: Mapping[str, Any], engine: Engine
+    event: Any,
+    settings: Settings,
+    account_id: str,
+    clients: Mapping[str, Any],
+    engine: Engine,
+    evidence_timeout: timedelta = EVIDENCE_TIMEOUT,
 ) -> BreakerOutcome:
     """Act on each SNS record that is a genuine allowlisted ALARM; log and ignore everything else.
 
@@ -236,7 +263,7 @@ def handle(
             logger.info("breaker ignored an alarm", extra={"alarm": alarm.alarm_name, "reason": reason})
             outcome.ignored.append(reason)
             continue
-        outcome.disabled_targets.extend(trip(alarm, settings, clients["ses"], clients["sns"], engine))
+        outcome.disabled_targets.extend(trip(alarm, settings, clients["ses"], clients["sns"], engine, evidence_timeout))
         outcome.acted_on.append(alarm.alarm_name)
     if not isinstance(records, list):
         logger.warning("breaker ignored an event", extra={"reason": "not an SNS event"})

@@ -68,7 +68,7 @@ locals {
   automation = {
     sync-thresholds         = "The SES quota sync (%s) failed: the send-count alarm thresholds may no longer match the quota. Read the function's log group; the next scheduled run tries again."
     suppress-bouncing-users = "The bounce hygiene (%s) failed: users whose addresses keep bouncing are still mailed. Read the function's log group; the next scheduled run tries again."
-    disable-sending         = "The sending breaker (%s) failed: SES sending was NOT disabled. Disable it by hand if the alarm that triggered it is real (README, runbook), then read the function's log group."
+    disable-sending         = "The sending breaker (%s) failed: sending may still be on (or it was disabled but not announced or not recorded). Check with aws ses get-account-sending-enabled; if the alarm that triggered it is real and sending is on, disable it by hand (README, runbook), then read the function's log group."
   }
 
   # One failure is worth a message: these functions run rarely, and a failed breaker has no second chance.
