@@ -30,10 +30,29 @@ _COLUMN_COLLATION = text(
 _SQL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
+# What each MySQL character set can hold, as a Python codec (None: code points up to U+FFFF).
+_CHARSET_CODECS = {"latin1": "cp1252", "ascii": "ascii", "utf8": None, "utf8mb3": None, "ucs2": None}
+
+
 @dataclass(frozen=True)
 class ColumnCollation:
-    name: Optional[str]  # None for a binary column
+    charset: Optional[str]  # None for a binary column, like the name
+    name: Optional[str]
     ignores_case_and_trailing_spaces: bool
+
+    def can_hold(self, address: str) -> bool:
+        """False for an address the column cannot store (so no user has it), which MySQL would also refuse to
+        compare with the column ("Illegal mix of collations"), failing the whole batch."""
+        if self.charset not in _CHARSET_CODECS:
+            return True
+        codec = _CHARSET_CODECS[self.charset]
+        if codec is None:
+            return all(ord(character) <= 0xFFFF for character in address)
+        try:
+            address.encode(codec)
+        except UnicodeEncodeError:
+            return False
+        return True
 
 
 def column_collation(connection: Connection, config: UsersTable) -> Optional[ColumnCollation]:
@@ -47,10 +66,10 @@ def column_collation(connection: Connection, config: UsersTable) -> Optional[Col
         return None
     charset, collation = row
     if collation is None or not (_SQL_NAME.match(charset) and _SQL_NAME.match(collation)):
-        return ColumnCollation(collation, False)
+        return ColumnCollation(charset, collation, False)
     # Both names come from the server's own catalog and are plain identifiers (checked above).
     probe = f"SELECT CONVERT('Ab ' USING {charset}) COLLATE {collation} = CONVERT('ab' USING {charset})"
-    return ColumnCollation(collation, bool(connection.exec_driver_sql(probe).scalar()))
+    return ColumnCollation(charset, collation, bool(connection.exec_driver_sql(probe).scalar()))
 
 
 class UserLookup:
@@ -58,7 +77,9 @@ class UserLookup:
 
     def __init__(self, config: UsersTable) -> None:
         self.config = config
-        self.uses_index: Optional[bool] = None  # learned from the first connection, once per container
+        # Learned from the first connection, once per container.
+        self.uses_index: Optional[bool] = None
+        self.column: Optional[ColumnCollation] = None
         users = schema.users_table(config)
         email, user_id = users.c[config.email_column], users.c[config.id_column]
         addresses = bindparam("addresses", expanding=True)
@@ -72,12 +93,12 @@ class UserLookup:
         )
 
     def find(self, connection: Connection, keys: Iterable[str]) -> Dict[str, int]:
-        keys = sorted(set(keys))
-        if not keys:
-            return {}
         uses_index = self.uses_index
         if uses_index is None:
             uses_index = self.uses_index = self._can_use_index(connection)
+        keys = sorted({key for key in keys if self.column is None or self.column.can_hold(key)})
+        if not keys:
+            return {}
         if not uses_index:
             return dict(connection.execute(self._by_normalized, {"addresses": keys}).all())
         found: Dict[str, int] = {}
@@ -90,13 +111,15 @@ class UserLookup:
 
     def _can_use_index(self, connection: Connection) -> Optional[bool]:
         """Whether the column's own comparison can be used; None (asked again next batch) if it is not found."""
-        if self.config.email_lookup == "scan" or connection.dialect.name not in ("mysql", "mariadb"):
+        if connection.dialect.name not in ("mysql", "mariadb"):
             return False
-        collation = column_collation(connection, self.config)
+        collation = self.column = column_collation(connection, self.config)
         where = {"users_table": self.config.name, "email_column": self.config.email_column}
         if collation is None:
             logger.warning("users lookup scans: the email column is not in information_schema", extra=where)
             return None
+        if self.config.email_lookup == "scan":
+            return False
         if not collation.ignores_case_and_trailing_spaces:
             logger.warning(
                 "users lookup scans the whole users table: its email column's collation does not ignore case "

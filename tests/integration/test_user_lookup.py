@@ -163,6 +163,24 @@ def test_a_no_pad_collation_is_normalized_in_sql_so_trailing_spaces_still_match(
 
 @pytest.mark.mysql
 @pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+@pytest.mark.parametrize("email_lookup", ["auto", "scan"])
+@pytest.mark.parametrize("charset", ["latin1", "utf8mb3"])
+def test_a_recipient_the_users_column_cannot_hold_is_a_stranger_not_a_failed_batch(engine, charset, email_lookup):
+    # MySQL refuses to compare such a recipient with the column ("Illegal mix of collations"): one odd
+    # address would fail its whole batch again and again, and the rest of the batch would go unrecorded.
+    create_accounts(engine, f"CHARACTER SET {charset}")
+    add_account(engine, 77, "Jöhn@Corp.Example")
+    store = EventStore(engine, UsersTable(**{**ACCOUNTS.__dict__, "email_lookup": email_lookup}))
+
+    assert deliver(store, "jöhn@corp.example", "\U0001f600@corp.example", "\u03a9\U0001f600@corp.example") == {
+        "jöhn@corp.example": 77,
+        "\U0001f600@corp.example": None,
+        "\u03a9\U0001f600@corp.example": None,
+    }
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
 def test_a_users_table_created_after_the_first_batch_is_then_searched_through_its_index(engine, caplog):
     store = EventStore(engine, ACCOUNTS)
     with caplog.at_level(logging.WARNING), pytest.raises(Exception, match="accounts"):
