@@ -276,9 +276,7 @@ def test_an_sns_outage_does_not_stop_the_audit_of_a_threshold_change(account, en
     assert "NotFound" in failure.reason
 
 
-def test_an_alarm_update_that_fails_midway_still_records_and_announces_the_ones_done(
-    account, engine, lambda_context
-):
+def test_an_alarm_update_that_fails_midway_still_records_and_announces_the_ones_done(account, engine, lambda_context):
     updates = []
 
     def throttle_the_second_update(**kwargs):

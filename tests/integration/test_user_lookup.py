@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -70,7 +71,7 @@ def test_when_the_application_has_an_address_twice_the_lowest_id_wins(engine, em
     add_account(engine, 80, "Boss@Corp.Example")
     add_account(engine, 77, "boss@corp.example")
     add_account(engine, 79, "BOSS@CORP.EXAMPLE")
-    store = EventStore(engine, UsersTable(**{**ACCOUNTS.__dict__, "email_lookup": email_lookup}))
+    store = EventStore(engine, replace(ACCOUNTS, email_lookup=email_lookup))
 
     assert deliver(store, "Boss@corp.example") == {"Boss@corp.example": 77}
 
@@ -81,7 +82,7 @@ def test_addresses_stored_with_surrounding_spaces_are_found(engine, email_lookup
     create_accounts(engine)
     add_account(engine, 77, "  Boss@Corp.Example ")
     add_account(engine, 78, " other@corp.example")
-    store = EventStore(engine, UsersTable(**{**ACCOUNTS.__dict__, "email_lookup": email_lookup}))
+    store = EventStore(engine, replace(ACCOUNTS, email_lookup=email_lookup))
 
     assert deliver(store, "boss@corp.example", "stranger@corp.example") == {
         "boss@corp.example": 77,
@@ -170,7 +171,7 @@ def test_a_recipient_the_users_column_cannot_hold_is_a_stranger_not_a_failed_bat
     # address would fail its whole batch again and again, and the rest of the batch would go unrecorded.
     create_accounts(engine, f"CHARACTER SET {charset}")
     add_account(engine, 77, "Jöhn@Corp.Example")
-    store = EventStore(engine, UsersTable(**{**ACCOUNTS.__dict__, "email_lookup": email_lookup}))
+    store = EventStore(engine, replace(ACCOUNTS, email_lookup=email_lookup))
 
     assert deliver(store, "jöhn@corp.example", "\U0001f600@corp.example", "\u03a9\U0001f600@corp.example") == {
         "jöhn@corp.example": 77,
