@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from ses_guard import aws, database, migrate
 from ses_guard.observability import logger
 from ses_guard.settings import UsersTable, get_settings
-from tests.support import moto_ses
+from tests.support import moto_ses, moto_sesv2
 
 MYSQL_URL = os.environ.get("SES_GUARD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
@@ -139,8 +139,9 @@ def moto_clients(monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     moto_ses.apply()
+    moto_sesv2.apply()
     with mock_aws():
-        clients = {name: boto3.client(name) for name in ("ses", "cloudwatch", "sns", "sqs", "secretsmanager")}
+        clients = {name: boto3.client(name) for name in ("ses", "sesv2", "cloudwatch", "sns", "sqs", "secretsmanager")}
         for name, client in clients.items():
             aws.set_client(name, client)
         yield clients

@@ -16,6 +16,7 @@ from ses_guard.settings import get_settings
 THRESHOLD_CHANGED = "threshold_changed"
 SENDING_DISABLED = "sending_disabled"
 USER_INVALIDATED = "user_invalidated"
+ENFORCEMENT_CHANGED = "enforcement_changed"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Dict
 
-from ses_guard import aws, breaker, database, hygiene, processor, thresholds
+from ses_guard import aws, breaker, database, enforcement, hygiene, processor, thresholds
 from ses_guard.observability import logger, metrics
 from ses_guard.settings import get_settings
 
@@ -44,3 +44,12 @@ def suppress_bouncing_users(event: Dict[str, Any], context: Any) -> Dict[str, An
     """Scheduled: set validated = 0 for users who keep bouncing or complained."""
     invalidated = hygiene.run(database.get_engine(), get_settings())
     return {"invalidated": [asdict(user) for user in invalidated]}
+
+
+@logger.inject_lambda_context
+def watch_enforcement(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
+    """Scheduled: AWS's verdict on the account (see ses_guard.enforcement)."""
+    report = enforcement.watch(
+        get_settings(), aws.client("sesv2"), aws.client("cloudwatch"), aws.client("sns"), database.get_engine()
+    )
+    return enforcement.report_dict(report)

@@ -335,27 +335,28 @@ def set_send_quota(
         ses_backends[account_id][region].set_send_quota(max_24_hour_send, max_send_rate, sent_last_24_hours)
         return
 
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
     params = {"Action": SET_SEND_QUOTA_ACTION, "Max24HourSend": str(max_24_hour_send)}
     if max_send_rate is not None:
         params["MaxSendRate"] = str(max_send_rate)
     if sent_last_24_hours is not None:
         params["SentLast24Hours"] = str(sent_last_24_hours)
-    request = AWSRequest(
-        method="POST",
-        url=endpoint_url.rstrip("/") + "/",
-        data=urllib.parse.urlencode(params),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    form = urllib.parse.urlencode(params)
+    send_signed("POST", endpoint_url.rstrip("/") + "/", form, "application/x-www-form-urlencoded", region)
+
+
+def send_signed(method: str, url: str, body: str, content_type: str, region: str) -> None:
+    """An emulator-only request to a moto server, SigV4-signed for SES so that moto picks the account's region."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": content_type})
     credentials = Credentials(
         os.environ.get("AWS_ACCESS_KEY_ID", "testing"), os.environ.get("AWS_SECRET_ACCESS_KEY", "testing")
     )
     SigV4Auth(credentials, "ses", region).add_auth(request)
     http_request = urllib.request.Request(
-        request.url, data=request.body, headers=dict(request.headers.items()), method="POST"
+        request.url, data=request.body, headers=dict(request.headers.items()), method=method
     )
     with urllib.request.urlopen(http_request, timeout=10) as response:
         response.read()

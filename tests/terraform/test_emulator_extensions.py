@@ -4,11 +4,13 @@ rely on them. Region eu-west-2 keeps these tests apart from the deployed example
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support import moto_sesv2
 from tests.support.moto_ses import set_send_quota
 
 REGION = "eu-west-2"
@@ -136,3 +138,48 @@ def test_redrive_policy_reads_back_as_compact_json_like_aws(client):
     attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
     assert attributes["RedrivePolicy"] == policy
     assert "RedrivePolicy" not in sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["All"])["Attributes"]
+
+
+def test_account_verdict_is_settable_over_http_and_follows_the_sending_flag(client, emulator):
+    sesv2 = client("sesv2")
+    assert (sesv2.get_account()["EnforcementStatus"], sesv2.get_account()["SendingEnabled"]) == ("HEALTHY", True)
+    moto_sesv2.set_account_status(
+        "PROBATION",
+        review_details={"Status": "PENDING", "CaseId": "42"},
+        region=REGION,
+        endpoint_url=emulator.endpoint_url,
+    )
+    client("ses").update_account_sending_enabled(Enabled=False)
+    account = sesv2.get_account()
+    assert (account["EnforcementStatus"], account["SendingEnabled"]) == ("PROBATION", False)
+    assert account["Details"]["ReviewDetails"] == {"Status": "PENDING", "CaseId": "42"}
+    client("ses").update_account_sending_enabled(Enabled=True)
+
+
+def test_suppression_list_pages_like_sesv2(client):
+    sesv2 = client("sesv2")
+    addresses = [f"gone{n:04d}@example.com" for n in range(2500)]
+    for address in addresses[:5]:
+        sesv2.put_suppressed_destination(EmailAddress=address, Reason="BOUNCE")
+    moto_sesv2.add_suppressed_destinations(
+        [(a, "COMPLAINT", datetime(2026, 11, 1, tzinfo=timezone.utc)) for a in addresses[5:]], region=REGION
+    )
+    seen, pages, token = [], 0, None
+    while True:
+        page = sesv2.list_suppressed_destinations(PageSize=1000, **({"NextToken": token} if token else {}))
+        seen += [s["EmailAddress"] for s in page["SuppressedDestinationSummaries"]]
+        pages += 1
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert (seen, pages) == (addresses, 3)
+    bounces = sesv2.list_suppressed_destinations(Reasons=["BOUNCE"])["SuppressedDestinationSummaries"]
+    assert [b["EmailAddress"] for b in bounces] == addresses[:5]
+    sesv2.delete_suppressed_destination(EmailAddress=addresses[0])
+    with pytest.raises(ClientError) as missing:
+        sesv2.get_suppressed_destination(EmailAddress=addresses[0])
+    assert missing.value.response["Error"]["Code"] == "NotFoundException"
+    found = sesv2.get_suppressed_destination(EmailAddress=addresses[1])["SuppressedDestination"]
+    assert found["Reason"] == "BOUNCE"
+    with pytest.raises(ClientError, match="BadRequest"):
+        sesv2.list_suppressed_destinations(PageSize=1001)

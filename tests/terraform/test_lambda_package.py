@@ -76,13 +76,15 @@ def test_handlers_import_from_the_package_alone(two_builds, tmp_path):
         "import ses_guard.handlers, sqlalchemy, pymysql, aws_lambda_powertools;"
         "assert all(m.__file__.startswith(sys.argv[1]) for m in (ses_guard.handlers, sqlalchemy, pymysql));"
         "print(', '.join(h for h in ('process_events', 'sync_thresholds', 'suppress_bouncing_users',"
-        " 'disable_sending') if callable(getattr(ses_guard.handlers, h))))"
+        " 'disable_sending', 'watch_enforcement') if callable(getattr(ses_guard.handlers, h))))"
     )
     completed = subprocess.run(
         [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, cwd=tmp_path
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "process_events, sync_thresholds, suppress_bouncing_users, disable_sending"
+    assert completed.stdout.strip() == (
+        "process_events, sync_thresholds, suppress_bouncing_users, disable_sending, watch_enforcement"
+    )
 
 
 def test_the_packaged_processor_stores_a_batch_from_the_package_alone(two_builds, tmp_path):
