@@ -5,6 +5,7 @@
 #   make fmt-check   terraform fmt -check over every .tf file
 #   make validate    terraform validate of the root module, each submodule and each example
 #   make checkov     checkov over the module; every finding fixed or skipped inline with a reason
+#   make aws-provider-schema   regenerate the aws provider 6.x names the schema test checks against
 
 TOOLS := .tools
 TERRAFORM := $(TOOLS)/bin/terraform
@@ -61,3 +62,9 @@ docs: $(STAMP) ## Regenerate the inputs/outputs tables of README.md and modules/
 .PHONY: terraform-cycle
 terraform-cycle: tools build ## Time apply, plan and destroy of both examples against moto (JSON seconds)
 	$(PY) scripts/terraform_cycle.py
+
+AWS_PROVIDER_SCHEMA := tests/terraform/aws_provider_schema.json.gz
+
+.PHONY: aws-provider-schema
+aws-provider-schema: $(STAMP) ## Regenerate the aws provider 6.x schema extract the schema test checks against (from PyPI)
+	$(PY) scripts/aws_provider_schema.py --output $(AWS_PROVIDER_SCHEMA)
