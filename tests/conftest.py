@@ -37,11 +37,13 @@ def lambda_context() -> LambdaContext:
 
 @pytest.fixture(autouse=True)
 def _structured_log_stream_restored():
-    """The CLI points the package's logger at stderr, which under pytest is a capture closed after the test."""
+    """The CLI points the package's logger at stderr, which under pytest is a capture closed after the test,
+    and quiets it (level ERROR unless -v)."""
     handler = logger.registered_handler
-    stream = handler.stream
+    stream, level = handler.stream, logger.log_level
     yield
     handler.stream = stream
+    logger.setLevel(level)
 
 
 @pytest.fixture

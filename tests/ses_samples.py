@@ -262,6 +262,10 @@ def scenario_2(now: datetime) -> List[dict]:
     return events
 
 
+# The committed scenario2.jsonl is the month of newsletters up to this moment (November 2026).
+SCENARIO_2_EXAMPLE_NOW = datetime(2026, 11, 29, 9, 0, 0)
+
+
 def scenario_3() -> List[dict]:
     """Leaked credentials: ten phishing emails to addresses that are not users, from a foreign IP."""
     base = datetime(2026, 11, 20, 3, 14, 0)
@@ -284,7 +288,11 @@ def example_files() -> Dict[str, str]:
     def lines(notifications: List[dict]) -> str:
         return "".join(json.dumps(n, sort_keys=True) + "\n" for n in notifications)
 
-    return {"scenario1.jsonl": lines(scenario_1()), "scenario3.jsonl": lines(scenario_3())}
+    return {
+        "scenario1.jsonl": lines(scenario_1()),
+        "scenario2.jsonl": lines(scenario_2(SCENARIO_2_EXAMPLE_NOW)),
+        "scenario3.jsonl": lines(scenario_3()),
+    }
 
 
 if __name__ == "__main__":

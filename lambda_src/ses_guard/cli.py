@@ -1,4 +1,9 @@
-"""`ses-guard`: the operator's command line (schema, replay, automation)."""
+"""`ses-guard`: the operator's command line (schema, replay, automation, incident report, deployment check).
+
+Each subcommand is one `_add_*` function (its parser) and one `_run_*` function returning an Outcome: the data
+(printed as is with --json) and its text for a person. Failures become one line and an ExitCode
+(cli_errors); a traceback only with --debug.
+"""
 
 from __future__ import annotations
 
@@ -6,124 +11,241 @@ import argparse
 import dataclasses
 import json
 import sys
+import traceback
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import metadata as package_metadata
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 
-from ses_guard import aws, database, hygiene, migrate, parsing, processor, schema, thresholds
-from ses_guard.observability import log_to_stderr
+from ses_guard import aws, database, hygiene, migrate, parsing, processor, report, schema, thresholds
+from ses_guard.cli_errors import EXIT_CODE_MEANINGS, CliError, ExitCode, driver_missing, explain
+from ses_guard.observability import log_to_stderr, logger
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import ConfigurationError, Settings, get_settings
+from ses_guard.settings import SES_BOUNCE_TYPES, ConfigurationError, Settings, bounce_types, get_settings
+
+ENVIRONMENT_HELP = """\
+environment:
+  DATABASE_URL            the database (SQLAlchemy URL), e.g. mysql+pymysql://USER:PASSWORD@HOST:3306/DB
+                          or sqlite:///guard.db; DB_SECRET_ARN instead reads an RDS-format secret
+  USERS_TABLE             the application's users table (default users)
+  USERS_ID_COLUMN         its id column (default user_id)
+  USERS_EMAIL_COLUMN      its email column (default email_address)
+  USERS_VALIDATED_COLUMN  its 0/1 "may be mailed" column (default validated)
+  AWS_DEFAULT_REGION, AWS_PROFILE  the usual AWS settings (sync-thresholds, doctor)
+"""
 
 
-class UsageError(Exception):
-    """Bad input from the operator: printed as one line, exit status 2."""
+def _exit_codes_help() -> str:
+    return "exit codes:\n" + "".join(f"  {int(code):<3} {meaning}\n" for code, meaning in EXIT_CODE_MEANINGS.items())
+
+
+@dataclass
+class Outcome:
+    """What a command says: data for --json, text for a person, and its exit code."""
+
+    data: Dict[str, Any]
+    text: str
+    code: ExitCode = ExitCode.OK
+
+
+@dataclass
+class Context:
+    """What every command gets: its arguments, the settings, and the database engine on demand."""
+
+    args: argparse.Namespace
+    settings: Settings
+    url: Optional[URL] = None
+    _engine: Optional[Engine] = None
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self.url = database.resolve_url(self.settings)
+            try:
+                self._engine = database.build_engine(self.url, self.settings.db_pool_recycle_seconds)
+            except ModuleNotFoundError as error:
+                raise driver_missing(self.url, error.name or "?") from None
+            database.set_engine(self._engine)
+        return self._engine
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     log_to_stderr()
+    # Quiet by default: a person reads the command's own output; -v shows the structured log on stderr.
+    logger.setLevel({0: "ERROR", 1: "INFO"}.get(args.verbose, "DEBUG"))
+    context = None
     try:
-        return args.run(args, get_settings())
-    except (ConfigurationError, UsageError) as error:
+        context = Context(args, get_settings())
+        outcome = args.run(context)
+    except KeyboardInterrupt:
+        print("ses-guard: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        settings = context.settings if context is not None else Settings()
+        explained = explain(error, settings, context.url if context is not None else None)
+        if args.debug:
+            traceback.print_exc()
+        if explained is None:
+            explained = CliError(
+                ExitCode.INTERNAL,
+                f"unexpected {type(error).__name__}: rerun with --debug for the traceback, and report it",
+            )
+        _print_error(args, explained)
+        return int(explained.code)
+    finally:
+        if context is not None and context._engine is not None:
+            context._engine.dispose()
+            database.set_engine(None)
+    if args.json:
+        print(json.dumps(outcome.data, default=_json_value, sort_keys=True))
+    elif outcome.text:
+        print(outcome.text)
+    return int(outcome.code)
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _print_error(args: argparse.Namespace, error: CliError) -> None:
+    if args.json:
+        line = json.dumps({"error": str(error), "exit_code": int(error.code), "kind": error.code.name.lower()})
+        print(line, file=sys.stderr)
+    else:
         print(f"ses-guard: {error}", file=sys.stderr)
-        return 2
+
+
+def _version() -> str:
+    try:
+        return package_metadata.version("ses-guard")
+    except package_metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error convention: one line naming the problem and where to read more."""
+
+    def error(self, message: str):
+        self.exit(int(ExitCode.USAGE), f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options every subcommand takes, also after its name (`ses-guard report --json`)."""
+    common = _Parser(add_help=False)
+    # SUPPRESS: a subcommand's default must not overwrite the value given before the subcommand's name.
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON")
+    common.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="log to stderr (-v info, -vv debug)"
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="print the traceback of a failure"
+    )
+    return common
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ses-guard",
-        description="Keep an Amazon SES account's sender reputation healthy. "
-        "The database comes from DATABASE_URL (any SQLAlchemy URL).",
+        description="Keep an Amazon SES account's sender reputation healthy: manage the guard's tables, replay "
+        "SES notifications, run the automation by hand, report on an incident, check a deployment.",
+        epilog=ENVIRONMENT_HELP + "\n" + _exit_codes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"ses-guard {_version()}")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-v info, -vv debug)")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    db = commands.add_parser("db", help="create or migrate the guard's tables")
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    upgrade = db_commands.add_parser(
-        "upgrade", help="create or migrate user_email_log and unvalidated_email_log (safe to re-run)"
-    )
-    upgrade.set_defaults(run=_db_upgrade)
-    demo = db_commands.add_parser(
-        "init-demo", help="create a seed-shaped users table with user1..3@example.com (demos and tests only)"
-    )
-    demo.set_defaults(run=_db_init_demo)
-
-    replay = commands.add_parser(
-        "replay",
-        help="run SES notifications from files through the event processor",
-        description="Each FILE holds a Lambda event (SNS or SQS), one SES notification, a JSON list of "
-        "notifications, or JSON lines of notifications. They go through the same code as the Lambda "
-        "function; the summary counts the rows this run added.",
-    )
-    replay.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    replay.set_defaults(run=_replay)
-
-    sync = commands.add_parser(
-        "sync-thresholds",
-        help="set the send-count alarms' thresholds from the current SES quota",
-        description="Reads the account's SES 24-hour quota and sets each send-count alarm's threshold to its "
-        "share of it, keeping every other alarm setting. The alarms and their percentages come from "
-        'SEND_COUNT_ALARMS (JSON, e.g. {"myapp-ses-send-count-warning": 60, "myapp-ses-send-count-critical": 80}); '
-        "changes are announced on WARNING_TOPIC_ARN when set and recorded in automation_audit_log. "
-        "Uses the usual AWS credentials and region.",
-    )
-    sync.set_defaults(run=_sync_thresholds)
-
-    clean = commands.add_parser(
-        "hygiene",
-        help="set validated = 0 for users whose mail keeps bouncing or who complained",
-        description="Finds validated users with at least --threshold bounces of the given types in the last "
-        "--days days (and, unless --no-complaints, any complaint), sets their validated column to 0 and records "
-        "each change in automation_audit_log. Defaults come from HYGIENE_* variables (5 bounces, 30 days, "
-        "Permanent and Transient bounces, complaints count).",
-    )
-    clean.add_argument("--dry-run", action="store_true", help="list who would change; change nothing")
-    clean.add_argument("--threshold", type=_at_least_one, metavar="N", help="bounces that invalidate a user")
-    clean.add_argument("--days", type=_at_least_one, metavar="D", help="look-back window in days")
-    clean.add_argument(
-        "--bounce-types",
-        metavar="TYPES",
-        help="comma-separated SES bounce types that count (Permanent,Transient,Undetermined)",
-    )
-    clean.add_argument("--no-complaints", action="store_true", help="do not invalidate users for complaints")
-    clean.set_defaults(run=_hygiene)
+    common = _common_options()
+    for add in (_add_db, _add_replay, _add_sync_thresholds, _add_hygiene, _add_report):
+        add(commands, common)
     return parser
 
 
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _subcommand(commands, common, name: str, run: Callable[[Context], Outcome], **kwargs) -> argparse.ArgumentParser:
+    kwargs.setdefault("description", kwargs.get("help"))
+    command = commands.add_parser(
+        name, parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
+    )
+    command.set_defaults(run=run)
+    return command
 
 
-def _engine(settings: Settings) -> Engine:
-    if not settings.database_url:
-        raise ConfigurationError("set DATABASE_URL to the database to use")
-    engine = database.build_engine(database.resolve_url(settings), settings.db_pool_recycle_seconds)
-    database.set_engine(engine)
-    return engine
+# -- db ----------------------------------------------------------------------------------------------------------
 
 
-def _db_upgrade(_args, settings: Settings) -> int:
-    engine = _engine(settings)
+def _add_db(commands, common) -> None:
+    tables = ", ".join(schema.metadata.tables)
+    db = commands.add_parser(
+        "db",
+        help="create or migrate the guard's tables",
+        description=f"The guard's own tables: {tables} (Alembic revisions in {schema.VERSION_TABLE}).",
+    )
+    actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    _subcommand(
+        actions,
+        common,
+        "upgrade",
+        _run_db_upgrade,
+        help=f"create or migrate {tables} (safe to re-run; never touches the users table)",
+    )
+    _subcommand(
+        actions,
+        common,
+        "init-demo",
+        _run_db_init_demo,
+        help="create a demo users table holding user1..3@example.com (demos and tests only)",
+        description="Creates USERS_TABLE (default users) with USERS_ID_COLUMN, USERS_EMAIL_COLUMN and "
+        "USERS_VALIDATED_COLUMN if it does not exist, and adds the validated demo users user1..3@example.com. "
+        f"Refuses (exit {int(ExitCode.REFUSED)}) a table holding any other row: that is an application's table.",
+        epilog=ENVIRONMENT_HELP,
+    )
+
+
+def _run_db_upgrade(context: Context) -> Outcome:
+    engine = context.engine()
+    before = migrate.current_revision(engine)
     migrate.upgrade(engine)
-    print(f"schema at revision {migrate.current_revision(engine)}")
-    return 0
+    after = migrate.current_revision(engine)
+    if before == after:
+        text = f"schema at revision {after}: up to date, nothing changed"
+    else:
+        text = f"schema upgraded from revision {before or '(none)'} to {after}: {', '.join(schema.metadata.tables)}"
+    return Outcome({"revision": after, "previous_revision": before, "changed": before != after}, text)
 
 
-def _db_init_demo(_args, settings: Settings) -> int:
-    added = migrate.init_demo_users(_engine(settings), settings.users)
-    print(f"{settings.users.name}: {added} demo user(s) added")
-    return 0
+def _run_db_init_demo(context: Context) -> Outcome:
+    users = context.settings.users
+    added = migrate.init_demo_users(context.engine(), users)
+    text = f"{users.name}: {added} demo user(s) added" + (
+        f" ({', '.join(migrate.DEMO_USERS)}, validated = 1)" if added else ""
+    )
+    return Outcome({"table": users.name, "added": added}, text)
+
+
+# -- replay ------------------------------------------------------------------------------------------------------
+
+
+def _add_replay(commands, common) -> None:
+    replay = _subcommand(
+        commands,
+        common,
+        "replay",
+        _run_replay,
+        help="run SES notifications from files through the event processor (writes the log tables)",
+        description="Each FILE holds a Lambda event (SNS or SQS), one SES notification, a JSON list of "
+        "notifications, or JSON lines of notifications. They go through the same code as the Lambda "
+        "function and are stored in user_email_log / unvalidated_email_log; the summary counts the rows this "
+        f"run added. Exit {int(ExitCode.FAILED)} when a record was rejected.",
+        epilog=ENVIRONMENT_HELP,
+    )
+    replay.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
 
 def read_records(path: Path) -> List[InboundRecord]:
@@ -131,7 +253,8 @@ def read_records(path: Path) -> List[InboundRecord]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read {path}: {error}") from None
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else "not UTF-8 text"
+        raise CliError(ExitCode.USAGE, f"cannot read {path}: {reason}: check the file name") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
@@ -160,64 +283,186 @@ def _rows_by_status(engine: Engine) -> Counter:
     return counts
 
 
-def _replay(args, settings: Settings) -> int:
-    records = [record for path in args.files for record in read_records(path)]
-    engine = _engine(settings)
+def _run_replay(context: Context) -> Outcome:
+    records = [record for path in context.args.files for record in read_records(path)]
+    engine = context.engine()
+    # Checked first: otherwise the first failing statement (with every address of the batch) is the message.
+    migrate.require_guard_tables(engine)
+    migrate.require_users_table(engine, context.settings.users)
     before = _rows_by_status(engine)
     outcome = processor.process(records, processor.get_store())
     added = _rows_by_status(engine) - before
-    _print_summary(outcome, added)
-    return 1 if outcome.failed_record_ids else 0
+    data = {
+        "records": outcome.records,
+        "recipient_events": len(outcome.events),
+        "rows_added": [
+            {"table": table, "status": status, "rows": count} for (table, status), count in sorted(added.items())
+        ],
+        "unregistered_recipients": outcome.stored.new_unregistered_pairs,
+        "skipped": dict(outcome.skipped),
+        "failed_record_ids": list(outcome.failed_record_ids),
+    }
+    code = ExitCode.FAILED if outcome.failed_record_ids else ExitCode.OK
+    return Outcome(data, _replay_text(data), code)
 
 
-def _print_summary(outcome: processor.BatchOutcome, added: Dict[Tuple[str, str], int]) -> None:
-    print(f"records read: {outcome.records}, recipient events: {len(outcome.events)}")
-    print("rows added:")
-    if not added:
-        print("  (none)")
-    for (table, status), count in sorted(added.items()):
-        print(f"  {table:<24} {status:<18} {count:>6}")
-    print(f"unregistered recipients (EmailNotRegisteredCount): {outcome.stored.new_unregistered_pairs}")
-    print(f"skipped records: {sum(outcome.skipped.values())}")
-    for reason, count in sorted(outcome.skipped.items()):
-        print(f"  {count} x {reason}")
-    print(f"failed records: {len(outcome.failed_record_ids)}")
-    for record_id in outcome.failed_record_ids:
-        print(f"  {record_id}")
+def _replay_text(data: Dict[str, Any]) -> str:
+    lines = [f"records read: {data['records']}, recipient events: {data['recipient_events']}", "rows added:"]
+    if not data["rows_added"]:
+        lines.append("  (none)")
+    lines += [f"  {row['table']:<24} {row['status']:<18} {row['rows']:>6}" for row in data["rows_added"]]
+    lines.append(f"unregistered recipients (EmailNotRegisteredCount): {data['unregistered_recipients']}")
+    lines.append(f"skipped records: {sum(data['skipped'].values())}")
+    lines += [f"  {count} x {reason}" for reason, count in sorted(data["skipped"].items())]
+    lines.append(f"failed records: {len(data['failed_record_ids'])}")
+    lines += [f"  {record_id}" for record_id in data["failed_record_ids"]]
+    return "\n".join(lines)
 
 
-def _sync_thresholds(_args, settings: Settings) -> int:
-    report = thresholds.sync(
-        settings, aws.client("ses"), aws.client("cloudwatch"), aws.client("sns"), _engine(settings)
+# -- sync-thresholds ---------------------------------------------------------------------------------------------
+
+
+def _add_sync_thresholds(commands, common) -> None:
+    _subcommand(
+        commands,
+        common,
+        "sync-thresholds",
+        _run_sync_thresholds,
+        help="set the send-count alarms' thresholds from the current SES quota",
+        description="Reads the account's SES 24-hour quota and sets each send-count alarm's threshold to its "
+        "share of it, keeping every other alarm setting. The alarms and their percentages come from "
+        'SEND_COUNT_ALARMS (JSON, e.g. {"myapp-ses-send-count-warning": 60, "myapp-ses-send-count-critical": 80}; '
+        "the module's send_count_alarms output); changes are announced on WARNING_TOPIC_ARN when set and "
+        "recorded in automation_audit_log (DATABASE_URL). Uses the usual AWS credentials and region.",
     )
+
+
+def _run_sync_thresholds(context: Context) -> Outcome:
+    settings = context.settings
+    if not settings.send_count_alarms:
+        raise CliError(
+            ExitCode.USAGE,
+            "SEND_COUNT_ALARMS is not set: set it to the alarms to manage, e.g. "
+            "SEND_COUNT_ALARMS='{\"myapp-ses-send-count-warning\": 60}' (terraform output send_count_alarms)",
+        )
+    engine = context.engine()
+    migrate.require_guard_tables(engine)
+    report = thresholds.sync(settings, aws.client("ses"), aws.client("cloudwatch"), aws.client("sns"), engine)
+    data = {
+        "max_24_hour_send": report.max_24_hour_send,
+        "sent_last_24_hours": report.sent_last_24_hours,
+        "quota_is_unlimited": report.quota_is_unlimited,
+        "changes": [dataclasses.asdict(change) for change in report.changes],
+    }
     if report.quota_is_unlimited:
-        print("SES quota: unlimited (Max24HourSend -1): the send-count thresholds were left as they are")
-        return 0
-    print(f"SES quota: {report.max_24_hour_send:,.0f} per 24 h, {report.quota_used_percent:.1f}% used")
+        return Outcome(data, "SES quota: unlimited (Max24HourSend -1): the send-count thresholds were left as they are")
+    lines = [f"SES quota: {report.max_24_hour_send:,.0f} per 24 h, {report.quota_used_percent:.1f}% used"]
     if not report.changes:
-        print("thresholds already match the quota: nothing changed")
-    for change in report.changes:
-        print(f"  {change.alarm_name}: {change.before:,.2f} -> {change.after:,.2f} ({change.percent:g}%)")
-    return 0
+        lines.append("thresholds already match the quota: nothing changed")
+    lines += [
+        f"  {change.alarm_name}: {change.before:,.2f} -> {change.after:,.2f} ({change.percent:g}%)"
+        for change in report.changes
+    ]
+    return Outcome(data, "\n".join(lines))
 
 
-def _hygiene(args, settings: Settings) -> int:
-    overrides = {}
+# -- hygiene -----------------------------------------------------------------------------------------------------
+
+
+def _bounce_types_argument(text: str):
+    try:
+        return bounce_types(text)
+    except ConfigurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _add_hygiene(commands, common) -> None:
+    clean = _subcommand(
+        commands,
+        common,
+        "hygiene",
+        _run_hygiene,
+        help="set validated = 0 for users whose mail keeps bouncing or who complained",
+        description="Finds validated users with at least --threshold bounces of the given types in the last "
+        "--days days (and, unless --no-complaints, any complaint), sets their validated column to 0 and records "
+        "each change in automation_audit_log; prints every user it changed. Defaults come from HYGIENE_* variables "
+        "(5 bounces, 30 days, Permanent and Transient bounces, complaints count).",
+        epilog=ENVIRONMENT_HELP,
+    )
+    clean.add_argument("--dry-run", action="store_true", help="list who would change; change nothing")
+    clean.add_argument("--threshold", type=_at_least_one, metavar="N", help="bounces that invalidate a user")
+    clean.add_argument("--days", type=_at_least_one, metavar="D", help="look-back window in days")
+    clean.add_argument(
+        "--bounce-types",
+        type=_bounce_types_argument,
+        metavar="TYPES",
+        help=f"comma-separated SES bounce types that count ({','.join(SES_BOUNCE_TYPES)})",
+    )
+    clean.add_argument("--no-complaints", action="store_true", help="do not invalidate users for complaints")
+
+
+def _run_hygiene(context: Context) -> Outcome:
+    args = context.args
+    overrides: Dict[str, Any] = {}
     if args.threshold:
         overrides["hygiene_bounce_threshold"] = args.threshold
     if args.days:
         overrides["hygiene_window_days"] = args.days
     if args.bounce_types:
-        overrides["hygiene_bounce_types"] = tuple(t.strip() for t in args.bounce_types.split(",") if t.strip())
+        overrides["hygiene_bounce_types"] = args.bounce_types
     if args.no_complaints:
         overrides["hygiene_invalidate_on_complaint"] = False
-    settings = dataclasses.replace(settings, **overrides)
-    changed = hygiene.run(_engine(settings), settings, dry_run=args.dry_run)
-    verb = "would set validated = 0 for" if args.dry_run else "set validated = 0 for"
-    print(f"{verb} {len(changed)} user(s)")
-    for user in changed:
-        print(f"  {user.user_id:>8}  {user.email_address:<40} {user.reason}")
-    return 0
+    settings = dataclasses.replace(context.settings, **overrides)
+    engine = context.engine()
+    migrate.require_guard_tables(engine)
+    migrate.require_users_table(engine, settings.users)
+    changed = hygiene.run(engine, settings, dry_run=args.dry_run)
+    data = {"dry_run": args.dry_run, "users": [dataclasses.asdict(user) for user in changed]}
+    if args.dry_run:
+        lines = [f"would set validated = 0 for {len(changed)} user(s) (dry run: nothing changed)"]
+    else:
+        lines = [f"set validated = 0 for {len(changed)} user(s) in {settings.users.name}"]
+    lines += [f"  {user.user_id:>8}  {user.email_address:<40} {user.reason}" for user in changed]
+    if changed and not args.dry_run:
+        lines.append("each change is recorded in automation_audit_log")
+    return Outcome(data, "\n".join(lines))
+
+
+# -- report ------------------------------------------------------------------------------------------------------
+
+
+def _add_report(commands, common) -> None:
+    command = _subcommand(
+        commands,
+        common,
+        "report",
+        _run_report,
+        help="what happened in the last hours: events by status, strangers mailed by source, bouncing users",
+        description="Reads the log tables (nothing is changed) for the last --hours hours: events by status; "
+        "recipients who are not users grouped by source IP, caller identity and source ARN, with counts and "
+        "first/last seen; the users with the most bounces and complaints.",
+        epilog=ENVIRONMENT_HELP,
+    )
+    command.add_argument("--hours", type=_at_least_one, default=24, metavar="N", help="look-back window (default 24)")
+    command.add_argument("--top", type=_at_least_one, default=10, metavar="N", help="rows per list (default 10)")
+
+
+def _run_report(context: Context) -> Outcome:
+    engine = context.engine()
+    migrate.require_guard_tables(engine)
+    migrate.require_users_table(engine, context.settings.users)
+    result = report.build(engine, context.settings.users, hours=context.args.hours, top=context.args.top)
+    return Outcome(result.as_dict(), report.render(result))
 
 
 if __name__ == "__main__":

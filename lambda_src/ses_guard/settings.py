@@ -16,6 +16,8 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 
 
 EMAIL_LOOKUPS = ("auto", "scan")
+# The bounce types SES reports (bounce.bounceType); hygiene counts a subset of them.
+SES_BOUNCE_TYPES = ("Permanent", "Transient", "Undetermined")
 
 
 class ConfigurationError(ValueError):
@@ -123,11 +125,15 @@ def _string_list(env: Mapping[str, str], key: str) -> Tuple[str, ...]:
     return tuple(values)
 
 
-def _csv(env: Mapping[str, str], key: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
+def bounce_types(raw: str, variable: Optional[str] = None) -> Tuple[str, ...]:
+    """Comma-separated SES bounce types, each one SES reports (case as SES spells it)."""
+    types = tuple(part.strip() for part in raw.split(",") if part.strip())
+    unknown = [value for value in types if value not in SES_BOUNCE_TYPES]
+    if unknown or not types:
+        problem = f"{', '.join(map(repr, unknown)) or 'no type'} is not an SES bounce type"
+        where = f"{variable}: " if variable else ""
+        raise ConfigurationError(f"{where}{problem}; use a comma-separated subset of {','.join(SES_BOUNCE_TYPES)}")
+    return types
 
 
 def from_env(env: Mapping[str, str]) -> Settings:
@@ -153,7 +159,9 @@ def from_env(env: Mapping[str, str]) -> Settings:
         breaker_configuration_sets=_string_list(env, "BREAKER_CONFIGURATION_SETS"),
         hygiene_bounce_threshold=_positive_int(env, "HYGIENE_BOUNCE_THRESHOLD", 5),
         hygiene_window_days=_positive_int(env, "HYGIENE_WINDOW_DAYS", 30),
-        hygiene_bounce_types=_csv(env, "HYGIENE_BOUNCE_TYPES", ("Permanent", "Transient")),
+        hygiene_bounce_types=bounce_types(
+            env.get("HYGIENE_BOUNCE_TYPES", "").strip() or "Permanent,Transient", "HYGIENE_BOUNCE_TYPES"
+        ),
         hygiene_invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", True),
     )
 

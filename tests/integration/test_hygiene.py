@@ -99,15 +99,15 @@ def test_the_cli_dry_run_then_run(engine, database_url, monkeypatch, capsys):
 
     assert cli.main(["hygiene", "--dry-run"]) == 0
     assert capsys.readouterr().out == (
-        "would set validated = 0 for 1 user(s)\n"
+        "would set validated = 0 for 1 user(s) (dry run: nothing changed)\n"
         "         3  user3@example.com                        5 bounces (Permanent/Transient) in the last 30 days\n"
     )
     assert validated(engine)["user3@example.com"] == 1
 
     assert cli.main(["hygiene", "--threshold", "6"]) == 0
-    assert capsys.readouterr().out == "set validated = 0 for 0 user(s)\n"
+    assert capsys.readouterr().out == "set validated = 0 for 0 user(s) in users\n"
     assert cli.main(["hygiene"]) == 0
-    assert capsys.readouterr().out.startswith("set validated = 0 for 1 user(s)\n")
+    assert capsys.readouterr().out.startswith("set validated = 0 for 1 user(s) in users\n")
     assert validated(engine)["user3@example.com"] == 0
     cli.get_settings.cache_clear()
 
