@@ -41,7 +41,9 @@ def find_offenders(engine: Engine, settings: Settings, now: datetime) -> List[In
     """
     log = schema.user_email_log
     since = now - timedelta(days=settings.hygiene_window_days)
-    is_bounce = and_(log.c.status == "Bounce", log.c.bounce_type.in_(settings.hygiene_bounce_types))
+    # SES sometimes reports a permanent failure as Transient: the server's own 5.x.x code makes it Permanent.
+    bounce_type = case((log.c.enhanced_status_code.like("5.%"), "Permanent"), else_=log.c.bounce_type)
+    is_bounce = and_(log.c.status == "Bounce", bounce_type.in_(settings.hygiene_bounce_types))
     bounces = func.sum(case((is_bounce, 1), else_=0))
     complaints = func.sum(case((log.c.status == "Complaint", 1), else_=0))
     offending = bounces >= settings.hygiene_bounce_threshold

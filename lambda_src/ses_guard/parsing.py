@@ -24,6 +24,11 @@ MAX_DIAGNOSTIC = 4000
 MAX_ARN = 512
 MAX_SHORT = 255
 MAX_MESSAGE_ID = 128
+MAX_STATUS_CODE = 16
+
+# RFC 3463 enhanced status code (class.subject.detail) in a diagnosticCode such as "smtp; 550 5.1.1 user
+# unknown"; not part of a longer dotted number (an IP address, a version).
+_ENHANCED_STATUS_CODE = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 
 # eventType/notificationType -> the key holding that event's details.
 DETAIL_KEYS: Dict[str, str] = {
@@ -86,6 +91,8 @@ class RecipientEvent:
     """Identity of the event whichever path delivered it (identity notification or event publishing)."""
     pair_key: str = field(init=False, repr=False, compare=False)
     """Identity of the (SES message, recipient) pair, counted once in EmailNotRegisteredCount."""
+    enhanced_status_code: Optional[str] = field(init=False, repr=False, compare=False)
+    """The receiving server's RFC 3463 code in diagnostic_code ("5.1.1"), or None."""
 
     def __post_init__(self) -> None:
         recipient_key = normalize_address(self.destination_address)
@@ -93,6 +100,7 @@ class RecipientEvent:
         object.__setattr__(self, "recipient_key", recipient_key)
         object.__setattr__(self, "event_key", _digest(event_parts))
         object.__setattr__(self, "pair_key", _digest((self.ses_message_id, recipient_key)))
+        object.__setattr__(self, "enhanced_status_code", enhanced_status_code(self.diagnostic_code))
 
 
 def _digest(parts: Tuple[str, ...]) -> str:
@@ -102,6 +110,12 @@ def _digest(parts: Tuple[str, ...]) -> str:
 @dataclass(frozen=True)
 class Skipped:
     reason: str
+
+
+def enhanced_status_code(diagnostic_code: Optional[str]) -> Optional[str]:
+    """The first RFC 3463 status code in a diagnostic code: "smtp; 550 5.1.1 user unknown" -> "5.1.1"."""
+    match = _ENHANCED_STATUS_CODE.search(diagnostic_code) if diagnostic_code else None
+    return match.group(1) if match else None
 
 
 def normalize_address(address: str) -> str:

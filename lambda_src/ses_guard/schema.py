@@ -54,6 +54,8 @@ def _event_columns() -> List[Column]:
         Column("timestamp", EventTime, nullable=False),
         Column("status", String(32), nullable=False),
         Column("diagnostic_code", Text()),
+        # What the receiving server said ("5.1.1"), read from diagnostic_code: hygiene trusts 5.x.x over bounceType.
+        Column("enhanced_status_code", String(parsing.MAX_STATUS_CODE)),
         Column("ses_message_id", String(parsing.MAX_MESSAGE_ID), nullable=False),
         Column("bounce_type", String(32)),
         Column("bounce_sub_type", String(64)),

@@ -32,6 +32,7 @@ _LOG_COLUMNS = (
     "timestamp",
     "status",
     "diagnostic_code",
+    "enhanced_status_code",
     "ses_message_id",
     "bounce_type",
     "bounce_sub_type",

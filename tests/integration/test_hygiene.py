@@ -79,7 +79,7 @@ def test_bounces_outside_the_window_or_of_other_types_do_not_count(engine):
     settings = from_env({})
 
     assert hygiene.run(engine, settings, dry_run=True, now=datetime(2027, 1, 15)) == []
-    assert hygiene.run(engine, replace(settings, hygiene_bounce_types=("Permanent",)), dry_run=True, now=NOW) == []
+    assert hygiene.run(engine, replace(settings, hygiene_bounce_types=("Complaint",)), dry_run=True, now=NOW) == []
     assert hygiene.run(engine, replace(settings, hygiene_bounce_threshold=6), dry_run=True, now=NOW) == []
 
 
@@ -206,3 +206,50 @@ def test_a_users_table_in_another_collation_than_the_log(engine):
 
     assert [u.user_id for u in hygiene.run(engine, from_env({}), now=NOW)] == [3]
     assert validated(engine)["user3@example.com"] == 0
+
+
+# As receiving servers word them (Gmail, Outlook, Postfix), the way SES passes them on in diagnosticCode.
+GMAIL_NO_SUCH_USER = (
+    "smtp; 550-5.1.1 The email account that you tried to reach does not exist. Please try double-checking the "
+    "recipient's email address for typos or unnecessary spaces. Learn more at https://support.google.com/mail/"
+    "?p=NoSuchUser d2si1234567qkb.123 - gsmtp"
+)
+GMAIL_OVER_QUOTA = "smtp; 452-4.2.2 The email account that you tried to reach is over quota. - gsmtp"
+OUTLOOK_BLOCKED = "smtp; 550 5.7.1 Service unavailable, Client host [192.0.2.25] blocked using Spamhaus"
+
+
+def test_a_5xx_code_counts_as_permanent_whatever_the_bounce_type_says(engine):
+    load(engine, bounces_with("user1@example.com", GMAIL_NO_SUCH_USER, "Transient", "General"))
+    load(engine, bounces_with("user2@example.com", GMAIL_OVER_QUOTA, "Transient", "MailboxFull"))
+    load(engine, bounces_with("user3@example.com", OUTLOOK_BLOCKED, "Undetermined", "Undetermined"))
+    permanent_only = replace(from_env({}), hygiene_bounce_types=("Permanent",))
+
+    changed = hygiene.run(engine, permanent_only, now=NOW)
+
+    assert [u.email_address for u in changed] == ["user1@example.com", "user3@example.com"]
+    assert validated(engine)["user2@example.com"] == 1
+    with engine.connect() as connection:
+        codes = connection.execute(
+            text(
+                "SELECT DISTINCT destination_address, bounce_type, enhanced_status_code FROM user_email_log ORDER BY 1"
+            )
+        ).all()
+    assert [tuple(row) for row in codes] == [
+        ("user1@example.com", "Transient", "5.1.1"),
+        ("user2@example.com", "Transient", "4.2.2"),
+        ("user3@example.com", "Undetermined", "5.7.1"),
+    ]
+
+
+def bounces_with(recipient, diagnostic, bounce_type, bounce_sub_type):
+    return [
+        ses.notification(
+            "Bounce",
+            [recipient],
+            sent=NOW - timedelta(days=day + 1),
+            diagnostic=diagnostic,
+            bounce_type=bounce_type,
+            bounce_sub_type=bounce_sub_type,
+        )
+        for day in range(5)
+    ]

@@ -7,7 +7,15 @@ from datetime import datetime
 
 import pytest
 
-from ses_guard.parsing import InboundRecord, InvalidRecord, Skipped, inbound_records, parse_record, parse_timestamp
+from ses_guard.parsing import (
+    InboundRecord,
+    InvalidRecord,
+    Skipped,
+    enhanced_status_code,
+    inbound_records,
+    parse_record,
+    parse_timestamp,
+)
 from tests import ses_samples as ses
 
 
@@ -125,3 +133,27 @@ def test_inbound_records_reads_sqs_and_sns_events_and_rejects_anything_else():
     assert sns[0].record_id == "m-9"
     with pytest.raises(ValueError, match="no Records list"):
         inbound_records({"detail-type": "Scheduled Event"})
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "code"),
+    [
+        ("smtp; 550 5.1.1 user unknown", "5.1.1"),
+        ("smtp; 550-5.1.1 The email account that you tried to reach does not exist. - gsmtp", "5.1.1"),
+        ("smtp; 552 5.2.2 Mailbox full", "5.2.2"),
+        ("smtp; 452 4.2.2 The email account that you tried to reach is over quota.", "4.2.2"),
+        ("smtp; 554 5.7.1 Service unavailable; Client host [192.0.2.25] blocked using zen.spamhaus.org", "5.7.1"),
+        ("smtp; 550 #5.1.0 Address rejected.", "5.1.0"),
+        ("smtp; 421 Service not available, 10.4.5.6 closing channel", None),
+        ("smtp; 550 Requested action not taken: mailbox unavailable", None),
+        ("Amazon SES did not send the message to this address because it is on the suppression list", None),
+        (None, None),
+    ],
+)
+def test_the_enhanced_status_code_is_read_from_the_diagnostic_code(diagnostic, code):
+    assert enhanced_status_code(diagnostic) == code
+
+
+def test_each_bounced_recipient_carries_its_servers_code():
+    events = parse(ses.notification("Bounce", ["a@example.com"], diagnostic="smtp; 550 5.1.1 user unknown"))
+    assert [event.enhanced_status_code for event in events] == ["5.1.1"]

@@ -1,0 +1,65 @@
+"""Upgrading a database that holds rows written by the previous release, on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ses_guard import cli, database, migrate, schema
+from ses_guard.parsing import RecipientEvent
+from tests.conftest import both_databases
+
+pytestmark = both_databases
+
+PREVIOUS_RELEASE = "0002"
+
+
+def previous_release_row(event: RecipientEvent, **extra) -> dict:
+    """A log row as 0002's code wrote it: every column but the ones added since."""
+    row = {column.name: getattr(event, column.name, None) for column in schema.user_email_log.columns}
+    row.update(event_key=event.event_key, **extra)
+    for added in ("enhanced_status_code", "user_email_id", "unvalidated_email_log_id", "created_at"):
+        row.pop(added, None)
+    return row
+
+
+def test_the_upgrade_keeps_old_rows_reads_their_codes_and_is_idempotent(database_url, monkeypatch, capsys):
+    engine = database.build_engine(database_url)
+    migrate.upgrade(engine, PREVIOUS_RELEASE)
+    when = datetime(2026, 11, 20, 8, 30)
+    bounce = RecipientEvent("m1", "Bounce", when, "user3@example.com", diagnostic_code="smtp; 550 5.1.1 user unknown")
+    delivery = RecipientEvent("m2", "Delivery", when, "user1@example.com", diagnostic_code="smtp; 250 2.0.0 OK")
+    stranger = RecipientEvent("m3", "Bounce", when, "nobody@elsewhere.test", diagnostic_code="smtp; 452 4.2.2 full")
+    with engine.begin() as connection:
+        connection.execute(
+            schema.user_email_log.insert(),
+            [previous_release_row(bounce, user_id=3), previous_release_row(delivery, user_id=1)],
+        )
+        connection.execute(schema.unvalidated_email_log.insert(), [previous_release_row(stranger)])
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    cli.get_settings.cache_clear()
+    try:
+        assert cli.main(["db", "upgrade"]) == 0
+        assert cli.main(["db", "upgrade"]) == 0
+    finally:
+        cli.get_settings.cache_clear()
+        database.set_engine(None)
+    upgraded, again = capsys.readouterr().out.splitlines()
+    assert upgraded.startswith("schema upgraded from revision 0002 to 0003: ")
+    assert again == "schema at revision 0003: up to date, nothing changed"
+
+    users_log, strangers_log = schema.user_email_log, schema.unvalidated_email_log
+    with engine.connect() as connection:
+        kept = connection.execute(
+            select(users_log.c.ses_message_id, users_log.c.status, users_log.c.enhanced_status_code).order_by(
+                users_log.c.ses_message_id
+            )
+        ).all()
+        strangers = connection.execute(
+            select(strangers_log.c.destination_address, strangers_log.c.enhanced_status_code)
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in kept] == [("m1", "Bounce", "5.1.1"), ("m2", "Delivery", "2.0.0")]
+    assert [tuple(row) for row in strangers] == [("nobody@elsewhere.test", "4.2.2")]
