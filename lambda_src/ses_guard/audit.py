@@ -17,6 +17,9 @@ THRESHOLD_CHANGED = "threshold_changed"
 SENDING_DISABLED = "sending_disabled"
 USER_INVALIDATED = "user_invalidated"
 ENFORCEMENT_CHANGED = "enforcement_changed"
+SUPPRESSION_ADDED = "suppression_added"
+SUPPRESSION_REMOVED = "suppression_removed"
+USER_REVALIDATED = "user_revalidated"
 
 
 @dataclass(frozen=True)

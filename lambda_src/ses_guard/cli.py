@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL, Engine
 
-from ses_guard import aws, database, hygiene, migrate, parsing, processor, report, schema, thresholds
+from ses_guard import aws, database, hygiene, migrate, parsing, processor, report, schema, suppression, thresholds
 from ses_guard.cli_errors import EXIT_CODE_MEANINGS, CliError, ExitCode, driver_missing, explain
 from ses_guard.observability import log_to_stderr, logger
 from ses_guard.parsing import InboundRecord
@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common_options()
-    for add in (_add_db, _add_replay, _add_sync_thresholds, _add_hygiene, _add_report):
+    for add in (_add_db, _add_replay, _add_sync_thresholds, _add_hygiene, _add_report, _add_suppression):
         add(commands, common)
     return parser
 
@@ -463,6 +463,58 @@ def _run_report(context: Context) -> Outcome:
     migrate.require_users_table(engine, context.settings.users)
     result = report.build(engine, context.settings.users, hours=context.args.hours, top=context.args.top)
     return Outcome(result.as_dict(), report.render(result))
+
+
+# -- suppression -------------------------------------------------------------------------------------------------
+
+
+def _add_suppression(commands, common) -> None:
+    group = commands.add_parser("suppression", help="compare and edit the SES account suppression list")
+    actions = group.add_subparsers(dest="suppression_command", required=True, metavar="ACTION")
+    _subcommand(
+        actions,
+        common,
+        "diff",
+        _run_suppression_diff,
+        help="where SES's suppression list and the users' validated column disagree",
+        description="Lists users with validated = 0 whose address SES does not suppress (with hygiene's reason and "
+        "date), and suppressed addresses whose user is still validated (with SES's reason and date). Reads the "
+        "whole list (ListSuppressedDestinations) and the users table; changes nothing.",
+        epilog=ENVIRONMENT_HELP,
+    )
+    remove = _subcommand(
+        actions,
+        common,
+        "remove",
+        _run_suppression_remove,
+        help="take an address off SES's suppression list (--revalidate: and mail its user again)",
+        description="Deletes ADDRESS from the account suppression list and, with --revalidate, sets its user's "
+        "validated column back to 1; each step is recorded in automation_audit_log.",
+        epilog=ENVIRONMENT_HELP,
+    )
+    remove.add_argument("address", metavar="ADDRESS")
+    remove.add_argument("--revalidate", action="store_true", help="also set the user's validated column back to 1")
+
+
+def _run_suppression_diff(context: Context) -> Outcome:
+    engine = context.engine()
+    migrate.require_guard_tables(engine)
+    migrate.require_users_table(engine, context.settings.users)
+    result = suppression.diff(engine, context.settings.users, aws.client("sesv2"))
+    return Outcome(result.as_dict(), suppression.render_diff(result))
+
+
+def _run_suppression_remove(context: Context) -> Outcome:
+    engine = context.engine()
+    migrate.require_guard_tables(engine)
+    migrate.require_users_table(engine, context.settings.users)
+    args = context.args
+    done = suppression.remove(engine, context.settings.users, aws.client("sesv2"), args.address, args.revalidate)
+    lines = [f"{done.email_address}: " + ("removed from" if done.removed_from_ses else "was not on") + " SES's list"]
+    if args.revalidate:
+        lines.append(f"validated = 1 again for user(s): {', '.join(map(str, done.revalidated_user_ids)) or '(none)'}")
+    code = ExitCode.OK if done.removed_from_ses or done.revalidated_user_ids else ExitCode.FAILED
+    return Outcome(dataclasses.asdict(done), "\n".join(lines), code)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.engine import Engine
 
-from ses_guard import audit, schema
+from ses_guard import audit, aws, schema, suppression
 from ses_guard.observability import logger
 from ses_guard.parsing import normalize_address
 from ses_guard.settings import Settings
@@ -84,9 +84,12 @@ def find_offenders(engine: Engine, settings: Settings, now: datetime) -> List[In
 
 
 def run(
-    engine: Engine, settings: Settings, dry_run: bool = False, now: Optional[datetime] = None
+    engine: Engine, settings: Settings, dry_run: bool = False, now: Optional[datetime] = None, sesv2: Any = None
 ) -> List[Invalidation]:
-    """Set validated = 0 for each offender (unless dry_run) and audit it; returns who changed (or would)."""
+    """Set validated = 0 for each offender (unless dry_run) and audit it; returns who changed (or would).
+
+    With sync_suppression_list, the changed addresses also go on the SES suppression list (sesv2: the client).
+    """
     now = now or audit.utcnow()
     offenders = find_offenders(engine, settings, now)
     if offenders and not dry_run:
@@ -134,4 +137,6 @@ def run(
             )
         offenders = changed
     logger.info("hygiene run", extra={"dry_run": dry_run, "invalidated_user_ids": [o.user_id for o in offenders]})
+    if settings.sync_suppression_list and offenders and not dry_run:
+        suppression.suppress(engine, offenders, sesv2 or aws.client("sesv2"), now)
     return offenders

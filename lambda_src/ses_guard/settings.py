@@ -56,6 +56,8 @@ class Settings:
     hygiene_window_days: int = 30
     hygiene_bounce_types: Tuple[str, ...] = ("Permanent", "Transient")
     hygiene_invalidate_on_complaint: bool = True
+    # Hygiene also puts the addresses it invalidates on the SES account suppression list.
+    sync_suppression_list: bool = False
 
 
 def _identifier(env: Mapping[str, str], key: str, default: str) -> str:
@@ -163,6 +165,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
             env.get("HYGIENE_BOUNCE_TYPES", "").strip() or "Permanent,Transient", "HYGIENE_BOUNCE_TYPES"
         ),
         hygiene_invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", True),
+        sync_suppression_list=_bool(env, "SYNC_SUPPRESSION_LIST", False),
     )
 
 
