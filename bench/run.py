@@ -40,6 +40,7 @@ THROUGHPUT_SIZES = (1, 10, 100)
 STATEMENT_SIZES = (1, 10, 100, 1000)
 EVENTS_PER_ROUND = {1: 300, 10: 1000, 100: 3000}
 SIMPLE_DESIGN_EVENTS = 100  # per size and round: the simple design handles a few dozen a second
+SIMPLE_DESIGN_ROUNDS = 3  # its per-round ratios vary little; fewer rounds keep `make bench` under 10 minutes
 MANUAL_BEGIN = "<!-- manual section: make bench keeps what is between these two lines -->"
 MANUAL_END = "<!-- end of manual section -->"
 ZIP = ROOT / "dist" / "ses-guard-lambda.zip"
@@ -299,7 +300,9 @@ def main(argv=None) -> int:
                     statements[kind, size] = statements_per_batch(db, size)
                 memory[kind] = run_probe("memory", "--url", db.url, "--batch", "1000")
             lookup = users_lookup.measure(databases["mariadb"])
-            simple = simple_design.measure(databases["mariadb"], THROUGHPUT_SIZES, args.rounds, SIMPLE_DESIGN_EVENTS)
+            simple = simple_design.measure(
+                databases["mariadb"], THROUGHPUT_SIZES, min(args.rounds, SIMPLE_DESIGN_ROUNDS), SIMPLE_DESIGN_EVENTS
+            )
         finally:
             for db in databases.values():
                 db.close()
@@ -320,21 +323,31 @@ def main(argv=None) -> int:
     lines[at:at] = render_simple_design(simple)
     lines += ["", *render_database(loads)]
     output = Path(args.output)
-    lines += [MANUAL_BEGIN, *manual_section(output), MANUAL_END]
+    lines += [MANUAL_BEGIN, *manual_section(output, lines), MANUAL_END]
     report = "\n".join(lines) + "\n"
     output.write_text(report)
     print(report)
     return 0
 
 
-def manual_section(path: Path) -> List[str]:
-    """The lines a person wrote between the manual markers of the previous report, kept as they are."""
+def manual_section(path: Path, generated: List[str]) -> List[str]:
+    """What people wrote in the previous report, kept as it is: the lines between the manual markers, and any
+    section (a `## ` heading and what follows it) whose heading this run does not write."""
     if not path.exists():
         return []
-    text_lines = path.read_text().splitlines()
-    if MANUAL_BEGIN not in text_lines or MANUAL_END not in text_lines:
-        return []
-    return text_lines[text_lines.index(MANUAL_BEGIN) + 1 : text_lines.index(MANUAL_END)]
+    previous = path.read_text().splitlines()
+    kept: List[str] = []
+    if MANUAL_BEGIN in previous and MANUAL_END in previous:
+        begin, end = previous.index(MANUAL_BEGIN), previous.index(MANUAL_END)
+        kept, previous = previous[begin + 1 : end], previous[:begin] + previous[end + 1 :]
+    headings = {line for line in generated if line.startswith("## ")}
+    keeping = False
+    for line in previous:
+        if line.startswith("#"):
+            keeping = line.startswith("## ") and line not in headings
+        if keeping:
+            kept.append(line)
+    return kept
 
 
 def render(args, rates, median, statements, lookup, memory, cold, zip_mb, terraform, elapsed) -> List[str]:
@@ -497,7 +510,8 @@ def render_simple_design(simple: Dict[str, object]) -> List[str]:
         "process on loopback: real AWS calls take longer. It is invoked one record at a time on the same events "
         "and the same MariaDB database as the processor, which receives them in SQS batches through its Lambda "
         "handler path (`handle_lambda_event`, EMF metric flushed per invocation); the two alternate slice by "
-        f"slice, {SIMPLE_DESIGN_EVENTS} events each per batch size and round.",
+        f"slice, {SIMPLE_DESIGN_EVENTS} events each per batch size and round, medians of "
+        f"{len(next(iter(rounds.values())))} rounds.",
         "",
         "| processor batch size | processor | simple design | processor / simple design | per round |",
         "|---:|---:|---:|---:|---|",

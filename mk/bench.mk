@@ -1,7 +1,7 @@
 # Benchmarks: `make bench` measures the event processor and the module and writes BENCHMARKS.md.
 # Not part of `make test` (timings are evidence, not pass/fail). Included by the root Makefile.
 #
-#   make bench                      all of it (about 4 minutes on 2 cores)
+#   make bench                      all of it (about 6 minutes on 2 busy cores; must stay under 10)
 #   make bench BENCH_ARGS=--skip-terraform
 #
 # It needs .venv (pinned requirements), the Lambda zip and the offline Terraform toolchain (from
@@ -13,7 +13,7 @@ BENCH_DEPS := $(STAMP) $(if $(wildcard mk/terraform.mk),build tools)
 
 .PHONY: bench bench-mariadb
 
-bench: $(BENCH_DEPS) bench-mariadb ## Benchmarks: throughput, SQL per batch, memory, cold start, zip, Terraform -> BENCHMARKS.md
+bench: $(BENCH_DEPS) bench-mariadb ## Benchmarks: throughput vs the floor and the simple design, cost, SQL per batch, memory, cold start, zip, Terraform -> BENCHMARKS.md
 	$(PY) -m bench.run --output BENCHMARKS.md $(BENCH_ARGS)
 
 bench-mariadb:
