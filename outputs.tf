@@ -87,3 +87,17 @@ output "event_source_mapping_id" {
   description = "UUID of the event source mapping that feeds the queue to the processor."
   value       = module.lambdas.event_source_mapping_id
 }
+
+output "expected_wiring" {
+  description = "What this instance needs the account to look like, for `ses-guard doctor --outputs` (terraform output -json): the identities and the events topic their notifications go to, the configuration set and its event types, the event source mapping and its batch size, every alarm's metric, dimensions and actions, and the send-count alarms' share of the quota."
+  value = {
+    events_topic_arn        = module.notifications.events_topic_arn
+    identities              = var.identities
+    configuration_set_name  = module.ses_events.configuration_set_name
+    event_types             = var.configuration_set_event_types
+    event_source_mapping_id = module.lambdas.event_source_mapping_id
+    event_batch_size        = var.event_batch_size
+    alarms                  = module.alarms.alarm_specs
+    send_count_alarms       = module.alarms.send_count_alarms
+  }
+}

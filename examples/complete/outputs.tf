@@ -52,3 +52,8 @@ output "event_source_mapping_id" {
   description = "UUID of the event source mapping feeding the processor."
   value       = module.ses_guard.event_source_mapping_id
 }
+
+output "expected_wiring" {
+  description = "What `ses-guard doctor --outputs` checks the account against."
+  value       = module.ses_guard.expected_wiring
+}

@@ -32,3 +32,8 @@ output "queue_url" {
   description = "URL of the SES event queue."
   value       = module.ses_guard.queue_url
 }
+
+output "expected_wiring" {
+  description = "What `ses-guard doctor --outputs` checks the account against."
+  value       = module.ses_guard.expected_wiring
+}

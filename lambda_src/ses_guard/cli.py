@@ -22,7 +22,19 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL, Engine
 
-from ses_guard import aws, database, hygiene, migrate, parsing, processor, report, schema, suppression, thresholds
+from ses_guard import (
+    aws,
+    database,
+    doctor,
+    hygiene,
+    migrate,
+    parsing,
+    processor,
+    report,
+    schema,
+    suppression,
+    thresholds,
+)
 from ses_guard.cli_errors import EXIT_CODE_MEANINGS, CliError, ExitCode, driver_missing, explain
 from ses_guard.observability import log_to_stderr, logger
 from ses_guard.parsing import InboundRecord
@@ -163,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common_options()
-    for add in (_add_db, _add_replay, _add_sync_thresholds, _add_hygiene, _add_report, _add_suppression):
+    for add in (_add_db, _add_replay, _add_sync_thresholds, _add_hygiene, _add_report, _add_suppression, _add_doctor):
         add(commands, common)
     return parser
 
@@ -515,6 +527,41 @@ def _run_suppression_remove(context: Context) -> Outcome:
         lines.append(f"validated = 1 again for user(s): {', '.join(map(str, done.revalidated_user_ids)) or '(none)'}")
     code = ExitCode.OK if done.removed_from_ses or done.revalidated_user_ids else ExitCode.FAILED
     return Outcome(dataclasses.asdict(done), "\n".join(lines), code)
+
+
+# -- doctor ------------------------------------------------------------------------------------------------------
+
+
+def _add_doctor(commands, common) -> None:
+    command = _subcommand(
+        commands,
+        common,
+        "doctor",
+        _run_doctor,
+        help="check that a deployed instance is still wired as the guard needs (reads AWS)",
+        description="Reads the deployment's terraform outputs (--outputs FILE from `terraform output -json`) "
+        "and AWS, and checks: each identity's Bounce/Complaint/Delivery notifications go to the events topic "
+        "with original headers; the configuration set's event destination is enabled with the expected event "
+        "types; the SQS event source mapping is enabled with its batch size; every alarm exists with its metric, "
+        "dimensions and actions; the send-count thresholds match the quota; account sending is enabled. "
+        f"One line per check; exit {int(ExitCode.FAILED)} if any fails.",
+    )
+    command.add_argument(
+        "--outputs", type=Path, required=True, metavar="FILE", help="`terraform output -json` of the deployment"
+    )
+
+
+def _run_doctor(context: Context) -> Outcome:
+    try:
+        outputs = doctor.read_outputs(context.args.outputs)
+    except doctor.OutputsProblem as problem:
+        raise CliError(ExitCode.USAGE, str(problem)) from None
+    checks = doctor.run(outputs, aws.client)
+    failed = [check for check in checks if not check.ok]
+    data = {"ok": not failed, "checks": [dataclasses.asdict(check) for check in checks]}
+    lines = [f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}" for check in checks]
+    lines.append(f"{len(checks) - len(failed)} of {len(checks)} checks passed")
+    return Outcome(data, "\n".join(lines), ExitCode.FAILED if failed else ExitCode.OK)
 
 
 if __name__ == "__main__":

@@ -37,3 +37,22 @@ output "critical_alarm_names" {
     unregistered-recipients = aws_cloudwatch_metric_alarm.unregistered_recipients["critical"].alarm_name
   }
 }
+
+output "alarm_specs" {
+  description = "Every alarm as the module set it, keyed like alarm_names: name, namespace, metric_name, dimensions, alarm_actions and ok_actions (what `ses-guard doctor` compares the account with)."
+  value = {
+    for key, alarm in merge(
+      { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm },
+      aws_cloudwatch_metric_alarm.reputation,
+      { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm },
+      aws_cloudwatch_metric_alarm.pipeline,
+      ) : key => {
+      name          = alarm.alarm_name
+      namespace     = alarm.namespace
+      metric_name   = alarm.metric_name
+      dimensions    = alarm.dimensions
+      alarm_actions = alarm.alarm_actions
+      ok_actions    = alarm.ok_actions
+    }
+  }
+}
