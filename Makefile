@@ -7,6 +7,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo-installed
+# What the Python scripts behind `tools` and `build` need installed. `make demo` on its own installs only the
+# demo's smaller set (requirements-demo.txt), unless the full development set is there already.
+ifeq ($(MAKECMDGOALS),demo)
+VENV_READY := $(if $(wildcard $(STAMP)),$(STAMP),$(DEMO_STAMP))
+else
+VENV_READY := $(STAMP)
+endif
 
 # MariaDB used by the integration suite; CI starts it (.ci/run).
 export SES_GUARD_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
@@ -32,7 +40,17 @@ test: $(STAMP) tools build ## Run the whole suite (unit, MariaDB + SQLite integr
 	$(VENV)/bin/ruff check lambda_src tests scripts bench
 	$(VENV)/bin/pytest
 
-demo: $(STAMP) tools build ## The whole system locally against the AWS emulator (DATABASE_URL=... for MariaDB)
-	$(PY) scripts/demo.py
+# No linters, no test-only packages, no checkov: what the demo runs and nothing else. pip's own lines are the
+# progress of this, the longest step of a first run.
+$(DEMO_STAMP): requirements-demo.txt requirements-lambda.txt lambda_src/pyproject.toml
+	@echo "make demo: installing the demo's pinned packages into $(VENV) (first run only)"
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --progress-bar on -r requirements-demo.txt
+	$(PIP) install --quiet --no-deps -e lambda_src
+	touch $@
 
 include $(wildcard mk/*.mk)
+
+# After the include: TOOLS_STAMP comes from mk/terraform.mk. The toolchain without checkov, which only `make test` uses.
+demo: $(VENV_READY) $(TOOLS_STAMP) build ## The whole system locally against the AWS emulator (DATABASE_URL=... for MariaDB, KEEP=1 keeps it)
+	$(PY) scripts/demo.py

@@ -26,7 +26,7 @@ export TF_IN_AUTOMATION := 1
 
 tools: $(TOOLS_STAMP) $(CHECKOV) ## Install Terraform 1.0.3, the aws 3.39.0 provider mirror and checkov into .tools/
 
-$(TOOLS_STAMP): scripts/install_tools.py | $(STAMP)
+$(TOOLS_STAMP): scripts/install_tools.py | $(VENV_READY)
 	$(PY) scripts/install_tools.py --tools-dir $(TOOLS)
 	touch $@
 
@@ -36,7 +36,7 @@ $(CHECKOV):
 
 build: $(LAMBDA_ZIP) ## Build the reproducible Lambda zip dist/ses-guard-lambda.zip
 
-$(LAMBDA_ZIP): scripts/build_lambda.py requirements-lambda.txt $(shell find lambda_src/ses_guard -type f -not -path '*/__pycache__/*' 2>/dev/null) | $(STAMP)
+$(LAMBDA_ZIP): scripts/build_lambda.py requirements-lambda.txt $(shell find lambda_src/ses_guard -type f -not -path '*/__pycache__/*' 2>/dev/null) | $(VENV_READY)
 	$(PY) scripts/build_lambda.py --output $@
 
 fmt-check: $(TOOLS_STAMP) ## terraform fmt -check over every .tf file

@@ -5,23 +5,29 @@ project's SES extensions); the seed's scenarios are published as SES notificatio
 events topic; the deployed queue is drained through the deployed event processor's handler with the
 deployed function's environment (moto cannot run Lambda functions, so this script stands in for the
 SQS event source mapping); then hygiene, the quota sync and the sending breaker run the same way.
-Everything is torn down at the end, also when a step fails.
+Everything is torn down at the end, also when a step fails, except the database with --keep (KEEP=1).
 
-    DATABASE_URL=mysql+pymysql://root@127.0.0.1/test make demo   # MariaDB instead of SQLite
+    make demo                                                        # embedded SQLite, removed at the end
+    DATABASE_URL=mysql+pymysql://root@127.0.0.1/guard_demo make demo # MariaDB/MySQL: that database, created
+                                                                     # if missing (dropped at the end unless kept)
+    KEEP=1 make demo                                                 # keep the database to explore with ses-guard
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, Iterator, List, Optional
 from unittest import mock
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,10 +35,10 @@ sys.path.insert(0, str(REPO))
 
 import boto3  # noqa: E402
 from moto.awslambda.models import LambdaFunction  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import inspect, text  # noqa: E402
+from sqlalchemy.engine import URL, make_url  # noqa: E402
 
-from ses_guard import database, migrate  # noqa: E402
+from ses_guard import database, migrate, report, schema  # noqa: E402
 from ses_guard.settings import UsersTable  # noqa: E402
 from tests import ses_samples as ses  # noqa: E402
 from tests.conftest import emitted_metrics  # noqa: E402
@@ -41,6 +47,9 @@ from tests.support.moto_server import EmulatorServer  # noqa: E402
 from tests.terraform import harness, lambda_emulation  # noqa: E402
 
 STEPS = 9
+KEPT_SQLITE_FILE = Path("ses-guard-demo.db")
+# Interpolated into CREATE/DROP DATABASE: a plain name only.
+_DATABASE_NAME = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 
 
 class StepFailed(Exception):
@@ -48,12 +57,14 @@ class StepFailed(Exception):
 
 
 class Demo:
-    def __init__(self, scratch: Path, stack: ExitStack) -> None:
+    def __init__(self, scratch: Path, stack: ExitStack, keep: bool) -> None:
         self.scratch = scratch
         self.stack = stack
+        self.keep = keep
         self.started = time.monotonic()
         self.step_number = 0
         self.emf_output: List[str] = []
+        self.kept_url: Optional[str] = None
 
     # -- plumbing -------------------------------------------------------------------------------
     def step(self, title: str, action: Callable[[], None]) -> None:
@@ -61,7 +72,8 @@ class Demo:
         print(f"\n[{self.step_number}/{STEPS}] {title}", flush=True)
         began = time.monotonic()
         try:
-            action()
+            with heartbeat(began):
+                action()
         except BaseException as error:  # pytest.fail in the shared harness raises a BaseException
             if isinstance(error, KeyboardInterrupt):
                 raise
@@ -105,32 +117,64 @@ class Demo:
     def prepare_database(self) -> None:
         requested = os.environ.get("DATABASE_URL", "").strip()
         if requested and make_url(requested).get_backend_name() == "mysql":
-            # A scratch database beside the one named: the demo never writes into existing data.
-            server_url = make_url(requested).set(database=None)
-            name = f"ses_guard_demo_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(server_url)
-            with admin.begin() as connection:
-                connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-
-            def drop() -> None:
-                with admin.begin() as connection:
-                    connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-                admin.dispose()
-
-            self.stack.callback(drop)
-            self.database_url = make_url(requested).set(database=name).render_as_string(hide_password=False)
-            print(f"      MariaDB/MySQL: scratch database {name} on {server_url.host} (dropped at the end)")
+            self.database_url = self.mysql_database(make_url(requested))
         elif requested:
             self.database_url = requested
             print(f"      database: {make_url(requested).render_as_string(hide_password=True)}")
         else:
-            self.database_url = f"sqlite:///{self.scratch / 'guard.db'}"
-            print("      embedded SQLite (set DATABASE_URL=mysql+pymysql://... for MariaDB)")
+            path = KEPT_SQLITE_FILE.resolve() if self.keep else self.scratch / "guard.db"
+            if self.keep:
+                path.unlink(missing_ok=True)  # the previous kept demo's file: the demo starts from empty tables
+            self.database_url = f"sqlite:///{path}"
+            print(
+                f"      embedded SQLite{f' ({path}, kept)' if self.keep else ''}; DATABASE_URL=mysql+pymysql://... "
+                "for MariaDB/MySQL"
+            )
         self.engine = database.build_engine(self.database_url)
         self.stack.callback(self.engine.dispose)
+        existing = sorted(set(inspect(self.engine).get_table_names()) & set(demo_tables()))
+        if existing:
+            raise StepFailed(
+                f"the database already holds {', '.join(existing)}: the demo starts from empty tables; "
+                "name another database in DATABASE_URL or drop them"
+            )
+        if not self.keep:
+            self.stack.callback(self.drop_demo_tables)
+        else:
+            self.kept_url = make_url(self.database_url).render_as_string(hide_password=True)
         migrate.upgrade(self.engine)
         migrate.init_demo_users(self.engine, UsersTable())
         print(f"      schema at revision {migrate.current_revision(self.engine)}; users: user1..3@example.com")
+
+    def mysql_database(self, url: URL) -> str:
+        """The database the URL names (ses_guard_demo if none), created if missing; its URL."""
+        name = url.database or "ses_guard_demo"
+        if not _DATABASE_NAME.match(name):
+            raise StepFailed(f"database name {name!r}: use letters, digits and _ only")
+        # _replace, not set(database=None): in SQLAlchemy 2.0, set() keeps a name given as None.
+        admin = database.build_engine(url._replace(database=None))
+        self.stack.callback(admin.dispose)
+        with admin.begin() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = :name"), {"name": name}
+            ).first()
+            if not exists:
+                connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        if not exists and not self.keep:
+
+            def drop() -> None:
+                with admin.begin() as connection:
+                    connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+            self.stack.callback(drop)
+        fate = "kept at the end" if self.keep else ("dropped at the end" if not exists else "its demo tables dropped")
+        print(f"      MariaDB/MySQL: database {name} on {url.host} ({'existing' if exists else 'created'}; {fate})")
+        return url._replace(database=name).render_as_string(hide_password=False)
+
+    def drop_demo_tables(self) -> None:
+        with self.engine.begin() as connection:
+            for table in demo_tables():
+                connection.execute(text(f"DROP TABLE IF EXISTS {connection.dialect.identifier_preparer.quote(table)}"))
 
     def apply(self) -> None:
         tree = harness.copy_module_tree(self.scratch / "module")
@@ -233,40 +277,116 @@ class Demo:
 
     def report(self) -> None:
         with self.engine.connect() as connection:
-            for title, query in (
-                ("users", "SELECT user_id, email_address, validated FROM users ORDER BY user_id"),
+            for title, headers, query in (
+                (
+                    "users",
+                    ["user_id", "email_address", "validated"],
+                    "SELECT user_id, email_address, validated FROM users ORDER BY user_id",
+                ),
                 (
                     "user_email_log (rows per user, status and diagnostic code)",
+                    ["user_id", "status", "diagnostic_code", "rows"],
                     "SELECT user_id, status, diagnostic_code, COUNT(*) FROM user_email_log "
                     "GROUP BY user_id, status, diagnostic_code ORDER BY user_id, status, diagnostic_code",
                 ),
                 (
-                    "unvalidated_email_log",
-                    "SELECT destination_address, source_ip, status, timestamp FROM unvalidated_email_log "
-                    "ORDER BY timestamp",
-                ),
-                (
                     "automation_audit_log",
+                    ["action", "target", "before", "after"],
                     "SELECT action, target, before_value, after_value FROM automation_audit_log ORDER BY audit_id",
                 ),
             ):
+                rows = [list(row) for row in connection.execute(text(query))]
                 print(f"\n      {title}")
-                for row in connection.execute(text(query)):
-                    print("        " + " | ".join("NULL" if value is None else str(value) for value in row))
-        print("\n      alarms (threshold, state)")
+                print("\n".join(report.format_table(headers, rows, indent="        ")))
+        print("\n      ses-guard report --hours 720 (what an on-call reads first)")
+        on_call = report.build(self.engine, UsersTable(), hours=720)
+        print("\n".join("        " + line for line in report.render(on_call).splitlines()[2:]))
         names = list(self.outputs["alarm_names"].values())
-        for alarm in self.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]:
-            print(f"        {alarm['AlarmName']:<58} {alarm['Threshold']:>12,.4g} {alarm['StateValue']}")
+        alarms = self.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]
+        print("\n      alarms")
+        print(
+            "\n".join(
+                report.format_table(
+                    ["alarm", "metric", "threshold", "state"],
+                    [[a["AlarmName"], a["MetricName"], readable_threshold(a), a["StateValue"]] for a in alarms],
+                    indent="        ",
+                )
+            )
+        )
         totals = emitted_metrics("\n".join(self.emf_output))
-        print(f"\n      metrics the functions emitted (EMF): {totals}")
-        print(f"      deliveries to functions the emulator recorded (not run): {self.recorded_deliveries}")
+        emitted = ", ".join(f"{name} = {value:g}" for name, value in sorted(totals.items())) or "none"
+        print(f"\n      metrics the functions emitted (EMF): {emitted}")
+        print(f"      deliveries to functions the emulator recorded (not run): {len(self.recorded_deliveries)}")
 
 
-def main() -> int:
+def demo_tables() -> List[str]:
+    """Every table the demo creates: the guard's, its revision table and the demo users table."""
+    return [*schema.metadata.tables, schema.VERSION_TABLE, UsersTable().name]
+
+
+def readable_threshold(alarm: dict) -> str:
+    """Reputation rates are fractions in CloudWatch; the README and SES speak in percent."""
+    if alarm["MetricName"].startswith("Reputation."):
+        return f"{alarm['Threshold'] * 100:g}%"
+    return f"{alarm['Threshold']:,.0f}"
+
+
+@contextmanager
+def heartbeat(began: float, every: float = 15.0) -> Iterator[None]:
+    """A line every `every` seconds while a step runs, so a long step is not mistaken for a hang."""
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(every):
+            print(f"      ... still working ({time.monotonic() - began:.0f} s)", flush=True)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+
+
+def closing_summary(demo: Demo) -> str:
+    lines = [
+        f"Demo finished in {time.monotonic() - demo.started:.0f} s.",
+        "",
+        "What you saw: SES notifications reached the database through the deployed topic and queue; user3's",
+        "bouncing mailbox was set to validated = 0; a quota increase moved the send-count thresholds; mail to",
+        "strangers raised EmailNotRegisteredCount and the breaker disabled sending.",
+        "",
+        "Next steps:",
+    ]
+    if demo.kept_url:
+        lines += [
+            f"  export DATABASE_URL='{demo.kept_url}'   # the kept demo database (put the password back if any)",
+            "  .venv/bin/ses-guard report --hours 720          # the incident report over the demo's events",
+            "  .venv/bin/ses-guard hygiene --dry-run --days 60",
+        ]
+    else:
+        lines.append("  KEEP=1 make demo                  # keep the demo database and explore it with ses-guard")
+    lines += [
+        "  README.md, 'Using the module in an AWS account'   # deploy it: terraform apply in your account",
+        "  ses-guard doctor --outputs outputs.json           # then check the deployed wiring",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="The seed's story end to end against the AWS emulator.")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        default=os.environ.get("KEEP", "").strip().lower() in ("1", "true", "yes"),
+        help="keep the demo database at the end (also KEEP=1)",
+    )
+    args = parser.parse_args(argv)
     harness.require_toolchain()
     print("ses-reputation-guard demo: Lambda zip and Terraform toolchain ready (make build tools)")
     with tempfile.TemporaryDirectory(prefix="ses-guard-demo-") as scratch, ExitStack() as stack:
-        demo = Demo(Path(scratch), stack)
+        demo = Demo(Path(scratch), stack, keep=args.keep)
         try:
             demo.step("Start the AWS emulator", demo.start_emulator)
             demo.step("Prepare the database (ses-guard db upgrade, db init-demo)", demo.prepare_database)
@@ -280,7 +400,7 @@ def main() -> int:
         except StepFailed as failure:
             print(f"\nDEMO FAILED: {failure}", file=sys.stderr)
             return 1
-        print(f"\nDemo finished in {time.monotonic() - demo.started:.0f} s.")
+        print("\n" + closing_summary(demo))
     return 0
 
 

@@ -120,10 +120,11 @@ def _time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _table(headers: List[str], rows: List[List[Any]]) -> List[str]:
+def format_table(headers: List[str], rows: List[List[Any]], indent: str = "  ") -> List[str]:
+    """Left-aligned columns under a header row; None shows as '-'."""
     cells = [headers] + [["-" if value is None else str(value) for value in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return ["  " + "  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in cells]
+    return [indent + "  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in cells]
 
 
 def render(report: Report) -> str:
@@ -131,12 +132,12 @@ def render(report: Report) -> str:
     lines = [f"ses-guard report: the last {report.hours} h ({_time(report.since)} to {_time(report.until)} UTC)", ""]
     lines.append("Events by status")
     if report.statuses:
-        lines += _table(["table", "status", "events"], [[s.table, s.status, s.events] for s in report.statuses])
+        lines += format_table(["table", "status", "events"], [[s.table, s.status, s.events] for s in report.statuses])
     else:
         lines.append("  (no events)")
     lines += ["", "Recipients who are not users, by source (EmailNotRegisteredCount)"]
     if report.stranger_sources:
-        lines += _table(
+        lines += format_table(
             ["source IP", "caller identity", "source ARN", "events", "recipients", "first seen", "last seen"],
             [
                 [
@@ -155,7 +156,7 @@ def render(report: Report) -> str:
         lines.append("  (none)")
     lines += ["", "Users with the most bounces and complaints"]
     if report.troubled_users:
-        lines += _table(
+        lines += format_table(
             ["user id", "email address", "bounces", "complaints", "last seen"],
             [[u.user_id, u.email_address, u.bounces, u.complaints, _time(u.last_seen)] for u in report.troubled_users],
         )
