@@ -41,11 +41,12 @@ test: $(STAMP) tools build ## Run the whole suite (unit, MariaDB + SQLite integr
 	$(VENV)/bin/pytest
 
 # No linters, no test-only packages, no checkov: what the demo runs and nothing else. pip's own lines are the
-# progress of this, the longest step of a first run.
+# progress of this, the longest step of a first run. Modules are byte-compiled when first imported rather than
+# all of them now (--no-compile: most of moto's and sympy's are never imported by the demo).
 $(DEMO_STAMP): requirements-demo.txt requirements-lambda.txt lambda_src/pyproject.toml
 	@echo "make demo: installing the demo's pinned packages into $(VENV) (first run only)"
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --progress-bar on -r requirements-demo.txt
+	$(PIP) install --no-compile --progress-bar on -r requirements-demo.txt
 	$(PIP) install --quiet --no-deps -e lambda_src
 	touch $@
 

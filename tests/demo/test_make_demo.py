@@ -68,3 +68,18 @@ def test_the_demo_creates_and_uses_the_named_mariadb_database_and_keeps_it():
         with server.begin() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
         server.dispose()
+
+
+def test_make_demo_on_a_fresh_machine_installs_only_what_the_demo_needs(tmp_path):
+    """`make -n -B demo` with no virtualenv yet: what a first `make demo` would run, without running it."""
+    completed = subprocess.run(
+        ["make", "-n", "-B", "demo", f"VENV={tmp_path / 'venv'}"], cwd=REPO, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+    plan = completed.stdout
+    assert "-r requirements-demo.txt" in plan
+    assert "requirements-dev.txt" not in plan
+    assert "checkov" not in plan
+    assert "scripts/install_tools.py" in plan and "scripts/demo.py" in plan
+    demo = set(Path(REPO / "requirements-demo.txt").read_text().lower().split())
+    assert not {"ruff==0.17.6", "hypothesis==6.170.17"} & demo
