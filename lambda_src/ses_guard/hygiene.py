@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.engine import Engine
 
 from ses_guard import audit, aws, schema, suppression
@@ -33,41 +33,56 @@ def _reason(bounces: int, complaints: int, settings: Settings) -> str:
     return f"{' and '.join(parts)} in the last {settings.hygiene_window_days} days"
 
 
+# A complaint whose feedback type says the mail is NOT spam is no reason to stop mailing. Reports without a
+# type count: many mailbox providers send none.
+NOT_A_COMPLAINT_FEEDBACK_TYPES = ("not-spam",)
+
+
 def find_offenders(engine: Engine, settings: Settings, now: datetime) -> List[Invalidation]:
     """Validated users with enough bounces (or a complaint, if so configured) within the window.
 
     Only events sent to the user's current address count: a user who moved to a working address and was
-    validated again is not invalidated again by the old address's bounces.
+    validated again is not invalidated again by the old address's bounces. Addresses are compared by the
+    one matching rule (parsing.normalize_address), applied in Python: SQL's LOWER folds fewer letters.
     """
     log = schema.user_email_log
     since = now - timedelta(days=settings.hygiene_window_days)
     # SES sometimes reports a permanent failure as Transient: the server's own 5.x.x code makes it Permanent.
     bounce_type = case((log.c.enhanced_status_code.like("5.%"), "Permanent"), else_=log.c.bounce_type)
     is_bounce = and_(log.c.status == "Bounce", bounce_type.in_(settings.hygiene_bounce_types))
-    bounces = func.sum(case((is_bounce, 1), else_=0))
-    complaints = func.sum(case((log.c.status == "Complaint", 1), else_=0))
-    offending = bounces >= settings.hygiene_bounce_threshold
-    if settings.hygiene_invalidate_on_complaint:
-        offending = offending | (complaints > 0)
-    # Addresses are compared as recipients are matched to users: case and surrounding whitespace ignored.
-    destination = func.lower(func.trim(log.c.destination_address))
+    is_complaint = and_(
+        log.c.status == "Complaint",
+        or_(
+            log.c.complaint_feedback_type.is_(None),
+            log.c.complaint_feedback_type.not_in(NOT_A_COMPLAINT_FEEDBACK_TYPES),
+        ),
+    )
     counts_by_address = (
-        select(log.c.user_id, destination, bounces, complaints)
+        select(
+            log.c.user_id,
+            log.c.destination_address,
+            func.sum(case((is_bounce, 1), else_=0)),
+            func.sum(case((is_complaint, 1), else_=0)),
+        )
         .where(log.c.timestamp >= since, log.c.status.in_(("Bounce", "Complaint")))
-        .group_by(log.c.user_id, destination)
-        .having(offending)
+        .group_by(log.c.user_id, log.c.destination_address)
     )
     users = schema.users_table(settings.users)
     user_id = users.c[settings.users.id_column]
     email = users.c[settings.users.email_column]
     validated = users.c[settings.users.validated_column]
     with engine.connect() as connection:
-        counts = {(uid, address): totals for uid, address, *totals in connection.execute(counts_by_address)}
+        counts: Dict[Tuple[int, str], List[int]] = {}
+        for uid, address, bounce_count, complaint_count in connection.execute(counts_by_address):
+            totals = counts.setdefault((uid, normalize_address(address)), [0, 0])
+            totals[0] += int(bounce_count or 0)
+            totals[1] += int(complaint_count or 0)
+        counts = {key: totals for key, totals in counts.items() if _offends(*totals, settings)}
         # Paired in Python, not joined in SQL: the application's users table may have another collation
         # than the log, and MySQL refuses to compare columns of two collations.
         candidates = (
             connection.execute(
-                select(user_id, email, func.lower(func.trim(email)))
+                select(user_id, email)
                 .where(user_id.in_(sorted({uid for uid, _ in counts})), validated != 0)
                 .order_by(user_id)
             ).all()
@@ -75,12 +90,19 @@ def find_offenders(engine: Engine, settings: Settings, now: datetime) -> List[In
             else []
         )
     offenders = []
-    for uid, address, address_key in candidates:
-        if (uid, address_key) in counts:
-            bounce_count, complaint_count = (int(n) for n in counts[uid, address_key])
+    for uid, address in candidates:
+        key = (uid, normalize_address(address)) if address is not None else None
+        if key in counts:
+            bounce_count, complaint_count = counts[key]
             reason = _reason(bounce_count, complaint_count, settings)
             offenders.append(Invalidation(uid, address, bounce_count, complaint_count, reason))
     return offenders
+
+
+def _offends(bounces: int, complaints: int, settings: Settings) -> bool:
+    return bounces >= settings.hygiene_bounce_threshold or (
+        settings.hygiene_invalidate_on_complaint and complaints > 0
+    )
 
 
 def run(

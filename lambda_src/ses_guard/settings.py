@@ -11,6 +11,11 @@ from typing import Dict, Mapping, Optional, Tuple
 
 DEFAULT_NAMESPACE = "SESGuard"
 DEFAULT_SERVICE = "ses-guard"
+# The quota sync's SendQuotaUsedPercent goes to <metrics namespace><this> (e.g. SESGuard/Quota) unless
+# QUOTA_METRICS_NAMESPACE names another: kept out of the namespace the guard's alarms watch.
+QUOTA_NAMESPACE_SUFFIX = "/Quota"
+# The longest any one database wait may take (connect, each read or write, each lock wait), in seconds.
+DEFAULT_DB_TIMEOUT_SECONDS = 10
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 
@@ -42,9 +47,11 @@ class Settings:
     database_url: Optional[str] = field(default=None, repr=False)
     db_secret_arn: Optional[str] = None
     db_pool_recycle_seconds: int = 300
+    db_timeout_seconds: int = DEFAULT_DB_TIMEOUT_SECONDS
     users: UsersTable = UsersTable()
     metrics_namespace: str = DEFAULT_NAMESPACE
     service_name: str = DEFAULT_SERVICE
+    quota_metrics_namespace: str = DEFAULT_NAMESPACE + QUOTA_NAMESPACE_SUFFIX
     function_name: Optional[str] = None  # set by Lambda; None when the CLI runs
     # Automation (quota sync, breaker, hygiene).
     send_count_alarms: Dict[str, float] = field(default_factory=dict)
@@ -140,10 +147,12 @@ def bounce_types(raw: str, variable: Optional[str] = None) -> Tuple[str, ...]:
 
 def from_env(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping; raises ConfigurationError naming the bad variable."""
+    metrics_namespace = env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE
     return Settings(
         database_url=env.get("DATABASE_URL", "").strip() or None,
         db_secret_arn=env.get("DB_SECRET_ARN", "").strip() or None,
         db_pool_recycle_seconds=_positive_int(env, "DB_POOL_RECYCLE_SECONDS", 300),
+        db_timeout_seconds=_positive_int(env, "DB_TIMEOUT_SECONDS", DEFAULT_DB_TIMEOUT_SECONDS),
         users=UsersTable(
             name=_identifier(env, "USERS_TABLE", "users"),
             id_column=_identifier(env, "USERS_ID_COLUMN", "user_id"),
@@ -151,8 +160,10 @@ def from_env(env: Mapping[str, str]) -> Settings:
             validated_column=_identifier(env, "USERS_VALIDATED_COLUMN", "validated"),
             email_lookup=_choice(env, "USERS_EMAIL_LOOKUP", EMAIL_LOOKUPS),
         ),
-        metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
+        metrics_namespace=metrics_namespace,
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE,
+        quota_metrics_namespace=env.get("QUOTA_METRICS_NAMESPACE", "").strip()
+        or metrics_namespace + QUOTA_NAMESPACE_SUFFIX,
         function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "").strip() or None,
         send_count_alarms=_send_count_alarms(env),
         warning_topic_arn=env.get("WARNING_TOPIC_ARN", "").strip() or None,

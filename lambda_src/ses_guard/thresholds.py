@@ -72,20 +72,6 @@ def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine
         raise ConfigurationError("SEND_COUNT_ALARMS names no alarm to manage")
     quota = ses.get_send_quota()
     report = SyncReport(float(quota["Max24HourSend"]), float(quota.get("SentLast24Hours", 0.0)))
-    if not report.quota_is_unlimited:
-        # PutMetricData rather than EMF: `ses-guard sync-thresholds` runs outside Lambda too, where no log
-        # stream would turn EMF lines into metrics.
-        cloudwatch.put_metric_data(
-            Namespace=settings.metrics_namespace,
-            MetricData=[
-                {
-                    "MetricName": QUOTA_USED_METRIC,
-                    "Dimensions": [{"Name": "service", "Value": settings.service_name}],
-                    "Unit": "Percent",
-                    "Value": report.quota_used_percent,
-                }
-            ],
-        )
     alarms = _describe(cloudwatch, list(settings.send_count_alarms))
     missing = sorted(set(settings.send_count_alarms) - set(alarms))
     if missing:
@@ -122,9 +108,33 @@ def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine
     )
     if report.changes:
         failures += _record_and_announce(report, settings, sns, engine)
+    _publish_quota_used(report, settings, cloudwatch)
     if failures:
         raise failures[0]
     return report
+
+
+def _publish_quota_used(report: SyncReport, settings: Settings, cloudwatch: Any) -> None:
+    """A side metric, sent after the thresholds moved: its failure is logged and fails nothing else."""
+    # PutMetricData rather than EMF: `ses-guard sync-thresholds` runs outside Lambda too, where no log
+    # stream would turn EMF lines into metrics.
+    try:
+        cloudwatch.put_metric_data(
+            Namespace=settings.quota_metrics_namespace,
+            MetricData=[
+                {
+                    "MetricName": QUOTA_USED_METRIC,
+                    "Dimensions": [{"Name": "service", "Value": settings.service_name}],
+                    "Unit": "Percent",
+                    "Value": report.quota_used_percent,
+                }
+            ],
+        )
+    except Exception as error:
+        logger.warning(
+            f"{QUOTA_USED_METRIC} not published",
+            extra={"namespace": settings.quota_metrics_namespace, "reason": str(error)},
+        )
 
 
 def _record_and_announce(report: SyncReport, settings: Settings, sns: Any, engine: Engine) -> List[Exception]:

@@ -172,7 +172,9 @@ def test_a_quota_increase_raises_both_thresholds_and_keeps_everything_else(
     ]
     assert {e["actor"] for e in entries} == {"app-sync-thresholds"}
 
-    metric = account["cloudwatch"].list_metrics(Namespace="SESGuard", MetricName="SendQuotaUsedPercent")
+    # Outside the namespace the guard's own alarms watch (issue 12).
+    assert account["cloudwatch"].list_metrics(Namespace="SESGuard", MetricName="SendQuotaUsedPercent")["Metrics"] == []
+    metric = account["cloudwatch"].list_metrics(Namespace="SESGuard/Quota", MetricName="SendQuotaUsedPercent")
     assert len(metric["Metrics"]) == 1
 
 
@@ -209,7 +211,8 @@ def test_an_unlimited_quota_changes_no_alarm_and_says_so(account, engine, caplog
     assert writes == []
     assert report.changes == []
     assert report.quota_is_unlimited
-    assert account["cloudwatch"].list_metrics(Namespace="SESGuard", MetricName="SendQuotaUsedPercent")["Metrics"] == []
+    quota_namespace = get_settings().quota_metrics_namespace
+    assert account["cloudwatch"].list_metrics(Namespace=quota_namespace, MetricName="SendQuotaUsedPercent")["Metrics"] == []
     assert account["warning"].read() == []
     assert audit_entries(engine) == []
     [warning] = logged(caplog, "SES quota is unlimited: send-count thresholds left unchanged")
@@ -295,6 +298,25 @@ def test_an_alarm_update_that_fails_midway_still_records_and_announces_the_ones_
     assert [(e["target"], e["after_value"]) for e in audit_entries(engine)] == [(WARNING_ALARM, "30,000")]
     [notice] = account["warning"].read()
     assert WARNING_ALARM in notice["Message"] and CRITICAL_ALARM not in notice["Message"]
+
+
+def test_a_failed_quota_metric_never_stops_the_thresholds_from_moving(account, engine, lambda_context, caplog):
+    def throttle(**kwargs):
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "PutMetricData")
+
+    account["cloudwatch"].meta.events.register("before-call.cloudwatch.PutMetricData", throttle)
+    moto_ses.set_send_quota(50_000)
+
+    result = handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (30_000, 40_000)
+    assert [c["alarm_name"] for c in result["changes"]] == [WARNING_ALARM, CRITICAL_ALARM]
+    assert len(audit_entries(engine)) == 2
+    [notice] = account["warning"].read()
+    assert notice["Message"].startswith("SES quota 200 -> 50,000")
+    [failure] = logged(caplog, "SendQuotaUsedPercent not published")
+    assert "Throttling" in failure.reason and failure.namespace == "SESGuard/Quota"
 
 
 def test_a_missing_managed_alarm_is_a_clear_error(account, lambda_context):

@@ -92,6 +92,26 @@ def test_a_complaint_invalidates_unless_disabled(engine):
     assert validated(engine)["user2@example.com"] == 0
 
 
+def complaint(recipient, feedback_type):
+    message = ses.notification("Complaint", [recipient], sent=datetime(2026, 11, 27))
+    if feedback_type is None:
+        del message["complaint"]["complaintFeedbackType"]
+    else:
+        message["complaint"]["complaintFeedbackType"] = feedback_type
+    return message
+
+
+def test_a_not_spam_report_never_invalidates_but_a_report_without_a_type_does(engine):
+    load(engine, [complaint("user2@example.com", "not-spam"), complaint("USER2@example.com ", "not-spam")])
+
+    assert hygiene.run(engine, from_env({}), now=NOW) == []
+    assert validated(engine)["user2@example.com"] == 1
+
+    load(engine, [complaint("user3@example.com", None), complaint("user1@example.com", "fraud")])
+    changed = hygiene.run(engine, from_env({}), now=NOW)
+    assert [(u.user_id, u.complaints) for u in changed] == [(1, 1), (3, 1)]
+
+
 def test_the_cli_dry_run_then_run(engine, database_url, monkeypatch, capsys):
     load(engine, ses.scenario_2(audit.utcnow()))
     monkeypatch.setenv("DATABASE_URL", database_url)
