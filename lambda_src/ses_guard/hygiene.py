@@ -100,9 +100,7 @@ def find_offenders(engine: Engine, settings: Settings, now: datetime) -> List[In
 
 
 def _offends(bounces: int, complaints: int, settings: Settings) -> bool:
-    return bounces >= settings.hygiene_bounce_threshold or (
-        settings.hygiene_invalidate_on_complaint and complaints > 0
-    )
+    return bounces >= settings.hygiene_bounce_threshold or (settings.hygiene_invalidate_on_complaint and complaints > 0)
 
 
 def run(

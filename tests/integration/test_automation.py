@@ -211,8 +211,10 @@ def test_an_unlimited_quota_changes_no_alarm_and_says_so(account, engine, caplog
     assert writes == []
     assert report.changes == []
     assert report.quota_is_unlimited
-    quota_namespace = get_settings().quota_metrics_namespace
-    assert account["cloudwatch"].list_metrics(Namespace=quota_namespace, MetricName="SendQuotaUsedPercent")["Metrics"] == []
+    quota_metrics = account["cloudwatch"].list_metrics(
+        Namespace=get_settings().quota_metrics_namespace, MetricName="SendQuotaUsedPercent"
+    )
+    assert quota_metrics["Metrics"] == []
     assert account["warning"].read() == []
     assert audit_entries(engine) == []
     [warning] = logged(caplog, "SES quota is unlimited: send-count thresholds left unchanged")
