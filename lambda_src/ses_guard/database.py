@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Optional
 
 from sqlalchemy import URL, create_engine, event
@@ -36,17 +37,19 @@ def url_from_secret(secret: dict) -> URL:
     )
 
 
+# Characters a URL parser may read as the end of the password (or of the whole authority): unencoded in a
+# password, they move part of it into the host name or the database name, and so into every error message.
+_URL_DELIMITERS = "@/?#"
+_NOT_AN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+PERCENT_ENCODING_HINT = (
+    "percent-encode the password (@ %40, / %2F, ? %3F, # %23, % %25, : %3A), e.g. "
+    "python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=\"\"))' PASSWORD"
+)
+
+
 def resolve_url(settings: Settings) -> URL:
     if settings.database_url:
-        authority = settings.database_url.partition("://")[2].partition("/")[0]
-        if authority.count("@") > 1:
-            # Parsed as is, part of the password would become the host name and show in every error.
-            raise ConfigurationError("DATABASE_URL has more than one '@': percent-encode the password ('@' is %40)")
-        try:
-            return make_url(settings.database_url)
-        except Exception:
-            # The parser's message would echo the URL, password included.
-            raise ConfigurationError("DATABASE_URL is not a valid SQLAlchemy URL") from None
+        return parse_database_url(settings.database_url)
     if settings.db_secret_arn:
         response = aws.client("secretsmanager").get_secret_value(SecretId=settings.db_secret_arn)
         try:
@@ -55,6 +58,29 @@ def resolve_url(settings: Settings) -> URL:
             raise ConfigurationError("the database secret is not a JSON SecretString") from None
         return url_from_secret(secret)
     raise ConfigurationError("set DATABASE_URL or DB_SECRET_ARN")
+
+
+def parse_database_url(database_url: str) -> URL:
+    """DATABASE_URL as a URL, refused when its password cannot be read unambiguously.
+
+    The user information ends at the last '@' of the URL: anything before it that a parser could take for
+    the end of the password is refused (never guessed), with how to encode it; no message names the password.
+    """
+    _scheme, separator, rest = database_url.partition("://")
+    user_info = rest.rpartition("@")[0] if separator else ""
+    delimiters = sorted({character for character in user_info if character in _URL_DELIMITERS})
+    if _NOT_AN_ESCAPE.search(user_info):
+        delimiters.append("%")
+    if delimiters:
+        raise ConfigurationError(
+            f"DATABASE_URL is ambiguous: its user name or password holds {' '.join(delimiters)} unencoded; "
+            + PERCENT_ENCODING_HINT
+        )
+    try:
+        return make_url(database_url)
+    except Exception:
+        # The parser's message would echo the URL, password included.
+        raise ConfigurationError("DATABASE_URL is not a valid SQLAlchemy URL") from None
 
 
 def build_engine(url: Any, pool_recycle_seconds: int = 300) -> Engine:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -19,7 +21,7 @@ from sqlalchemy.engine import make_url
 from ses_guard import aws, database, handlers, processor, schema
 from ses_guard.observability import logger
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import UsersTable, get_settings
+from ses_guard.settings import ConfigurationError, UsersTable, from_env, get_settings
 from ses_guard.store import EventStore
 from tests import ses_samples as ses
 from tests.conftest import MYSQL_URL, both_databases
@@ -232,3 +234,57 @@ def test_settings_and_engine_reprs_hide_the_password(fresh_container):
         assert _leaks(f"{settings!r} {settings} {engine!r} {engine.url!r} {engine.url}", PASSWORD) == []
     finally:
         engine.dispose()
+
+
+# Passwords holding every character a URL parser may take for a delimiter, unencoded as operators paste them.
+DELIMITED_PASSWORDS = {
+    "slash-at-hash": "Xy7/Qw9@Lk3#Zp",  # the case: the tail once showed as the host name
+    "question-mark": "Qw9Rt5?Lk3Zp8x",
+    "stray-percent": "Lk3%Zp8Qw9Rt5",
+    "colons": "Zp8:Qw9:Lk3Rt5",
+}
+
+
+@pytest.mark.parametrize("password", DELIMITED_PASSWORDS.values(), ids=DELIMITED_PASSWORDS.keys())
+@pytest.mark.parametrize("encoded", [False, True], ids=["unencoded", "percent-encoded"])
+def test_no_fragment_of_a_password_with_delimiters_in_any_output(
+    fresh_container, lambda_context, caplog, capsys, structured_log, password, encoded
+):
+    written = quote(password, safe="") if encoded else password
+    fresh_container.setenv("DATABASE_URL", f"mysql+pymysql://guard:{written}@127.0.0.1:1/guard")
+
+    logged = _invoke_and_collect(lambda_context, caplog, capsys, structured_log)
+
+    for fragment in re.split(r"[@/?#%:]", password):
+        assert fragment not in logged
+
+
+@pytest.mark.parametrize(
+    "password", [DELIMITED_PASSWORDS[key] for key in ("slash-at-hash", "question-mark", "stray-percent")]
+)
+def test_an_ambiguous_url_is_refused_with_how_to_encode_it(password):
+    with pytest.raises(ConfigurationError) as refused:
+        database.resolve_url(from_env({"DATABASE_URL": f"mysql+pymysql://guard:{password}@db.internal:3306/app"}))
+
+    message = str(refused.value)
+    assert message.startswith("DATABASE_URL is ambiguous") and "percent-encode the password" in message
+    assert "%2F" in message and "%40" in message and "urllib.parse.quote" in message
+    for fragment in re.split(r"[@/?#%:]", password):
+        assert fragment not in message
+
+
+@pytest.mark.mysql
+def test_a_percent_encoded_password_with_delimiters_connects(mysql_server):
+    password = "Xy7/Qw9@Lk3#Zp:%q?"
+    url = make_url(MYSQL_URL)
+    with mysql_server.begin() as connection:
+        connection.execute(text("CREATE USER IF NOT EXISTS 'ses_guard_delims'@'%' IDENTIFIED BY :pw"), {"pw": password})
+    try:
+        database_url = f"mysql+pymysql://ses_guard_delims:{quote(password, safe='')}@{url.host}:{url.port or 3306}/"
+        engine = database.build_engine(database.resolve_url(from_env({"DATABASE_URL": database_url})))
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT CURRENT_USER()")).scalar().startswith("ses_guard_delims@")
+        engine.dispose()
+    finally:
+        with mysql_server.begin() as connection:
+            connection.execute(text("DROP USER IF EXISTS 'ses_guard_delims'@'%'"))
