@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 import pytest
@@ -28,6 +29,11 @@ class LambdaContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ses-guard-process-events"
     aws_request_id: str = "request-1"
+    timeout_seconds: float = 60.0  # the module's default lambda_timeout
+    started_at: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.started_at + self.timeout_seconds - time.monotonic()) * 1000))
 
 
 @pytest.fixture

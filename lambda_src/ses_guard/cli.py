@@ -78,7 +78,9 @@ class Context:
         if self._engine is None:
             self.url = database.resolve_url(self.settings)
             try:
-                self._engine = database.build_engine(self.url, self.settings.db_pool_recycle_seconds)
+                self._engine = database.build_engine(
+                    self.url, self.settings.db_pool_recycle_seconds, self.settings.db_timeout_seconds
+                )
             except ModuleNotFoundError as error:
                 raise driver_missing(self.url, error.name or "?") from None
             database.set_engine(self._engine)
@@ -93,7 +95,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logger.setLevel({0: "ERROR", 1: "INFO"}.get(args.verbose, "DEBUG"))
     context = None
     try:
-        context = Context(args, get_settings())
+        settings = get_settings()
+        if args.db_timeout is not None:
+            settings = dataclasses.replace(settings, db_timeout_seconds=args.db_timeout)
+        context = Context(args, settings)
         outcome = args.run(context)
     except KeyboardInterrupt:
         print("ses-guard: interrupted", file=sys.stderr)
@@ -173,6 +178,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-v info, -vv debug)")
     parser.add_argument("--debug", action="store_true", help="print the traceback of a failure")
+    parser.add_argument(
+        "--db-timeout",
+        type=_at_least_one,
+        metavar="SECONDS",
+        help="the longest any one database wait may take: connecting, each statement, each lock "
+        "(default: DB_TIMEOUT_SECONDS, else 10)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common_options()
     for add in (_add_db, _add_replay, _add_sync_thresholds, _add_hygiene, _add_report, _add_suppression, _add_doctor):

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterator, Optional
 
 from sqlalchemy import URL, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 from ses_guard import aws
-from ses_guard.settings import ConfigurationError, Settings, get_settings
+from ses_guard.observability import logger
+from ses_guard.parsing import normalize_address
+from ses_guard.settings import DEFAULT_DB_TIMEOUT_SECONDS, ConfigurationError, Settings, get_settings
 
 _engine: Optional[Engine] = None
 
@@ -83,30 +88,201 @@ def parse_database_url(database_url: str) -> URL:
         raise ConfigurationError("DATABASE_URL is not a valid SQLAlchemy URL") from None
 
 
-def build_engine(url: Any, pool_recycle_seconds: int = 300) -> Engine:
-    """An engine with the pool settings a Lambda container needs."""
+# Kept back from the invocation's deadline for rolling back, logging the cause and answering.
+RESERVE_SECONDS = 1.0
+# Below this, a database wait is not worth starting: the invocation fails at once, saying so.
+MIN_WAIT_SECONDS = 0.5
+# A socket waits this much longer than the server's own lock waits, so the server's clearer error comes first.
+_SOCKET_SLACK_SECONDS = 0.5
+SQLITE_BUSY_SECONDS = 30
+# SQLite's LOWER folds ASCII only: the matching rule itself is registered on every SQLite connection.
+SQLITE_MATCH_KEY_FUNCTION = "ses_guard_match_key"
+# Connection character sets that cannot carry every character an event may hold (4-byte UTF-8: emoji).
+_FULL_UNICODE_CHARSET = "utf8mb4"
+
+# time.monotonic() by which the current invocation must have answered; None outside Lambda.
+_deadline: ContextVar[Optional[float]] = ContextVar("ses_guard_database_deadline", default=None)
+
+
+class OutOfTime(TimeoutError):
+    """Too little of the invocation is left to start (or retry) a database wait."""
+
+
+@contextmanager
+def deadline(seconds_left: Optional[float]) -> Iterator[None]:
+    """Within the block, every database wait ends before `seconds_left` (less a reserve) have passed."""
+    token = _deadline.set(None if seconds_left is None else time.monotonic() + seconds_left)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def time_for_another_wait() -> bool:
+    """Whether a further attempt (a retry) can still start within the invocation's deadline."""
+    deadline_at = _deadline.get()
+    return deadline_at is None or deadline_at - time.monotonic() - RESERVE_SECONDS >= MIN_WAIT_SECONDS
+
+
+def wait_budget(limit: float) -> float:
+    """Seconds one database wait may take now: `limit`, cut to what the invocation has left (OutOfTime if
+    that is too little to start one)."""
+    deadline_at = _deadline.get()
+    if deadline_at is None:
+        return float(limit)
+    left = deadline_at - time.monotonic()
+    budget = min(float(limit), left - RESERVE_SECONDS)
+    if budget < MIN_WAIT_SECONDS:
+        raise OutOfTime(f"only {max(left, 0):.1f} s of the invocation left: too little to wait for the database")
+    return budget
+
+
+def build_engine(
+    url: Any, pool_recycle_seconds: int = 300, timeout_seconds: float = DEFAULT_DB_TIMEOUT_SECONDS
+) -> Engine:
+    """An engine with the pool settings a Lambda container needs, every database wait bounded.
+
+    Each wait (connecting, each read or write, each row or metadata lock) takes at most `timeout_seconds`, or
+    less inside a `deadline()` block, so that an invocation always ends in time to say why it failed.
+    """
     url = make_url(url)
     # hide_parameters: a failed statement's error would otherwise quote its rows (recipients, subjects) into the log.
     options: dict = {"pool_pre_ping": True, "future": True, "hide_parameters": True}
-    if url.get_backend_name() == "sqlite":
+    backend = url.get_backend_name()
+    if backend == "sqlite":
         # Concurrent writers wait for the lock instead of failing at once.
-        options["connect_args"] = {"timeout": 30}
+        options["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
     else:
         # A container handles one invocation at a time; recycle below MySQL's and proxies' idle timeouts.
         options.update(pool_size=1, max_overflow=1, pool_recycle=pool_recycle_seconds)
-        if url.get_backend_name() == "mysql" and "charset" not in url.query:
-            url = url.update_query_dict({"charset": "utf8mb4"})
+        if backend == "mysql":
+            url = _with_full_unicode_charset(url)
     engine = create_engine(url, **options)
-    if url.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_setup)
+        event.listen(engine, "checkout", _sqlite_within_deadline)
+    elif backend == "mysql" and engine.dialect.driver == "pymysql":
+        bounds = _PyMySQLBounds(timeout_seconds)
+        event.listen(engine, "do_connect", bounds.on_connect)
+        event.listen(engine, "checkout", bounds.on_checkout)
+        event.listen(engine, "before_cursor_execute", bounds.before_statement)
+        event.listen(engine, "commit", bounds.before_commit)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _with_full_unicode_charset(url: URL) -> URL:
+    charset = url.query.get("charset")
+    if charset != _FULL_UNICODE_CHARSET:
+        if charset is not None:
+            logger.warning(
+                "DATABASE_URL's connection charset cannot carry every character (4-byte UTF-8 such as emoji "
+                "would be stored as '?'): using utf8mb4 instead",
+                extra={"charset": charset},
+            )
+        url = url.update_query_dict({"charset": _FULL_UNICODE_CHARSET})
+    return url
+
+
+class _PyMySQLBounds:
+    """Keeps every wait of a PyMySQL connection within the configured limit and the invocation's deadline.
+
+    The driver's socket timeouts bound connecting (the server's greeting included) and every read and
+    write; the session's innodb_lock_wait_timeout and lock_wait_timeout (metadata locks, such as an ALTER
+    TABLE queued behind a reader) make the server itself give up a lock wait first, with its own error.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout_seconds = timeout_seconds
+
+    def on_connect(self, _dialect, connection_record, _cargs, cparams) -> None:
+        budget = wait_budget(self.timeout_seconds)
+        lock_wait = _lock_wait_seconds(budget)
+        cparams.update(
+            connect_timeout=budget,
+            read_timeout=budget + _SOCKET_SLACK_SECONDS,
+            write_timeout=budget + _SOCKET_SLACK_SECONDS,
+            init_command=_lock_wait_statement(lock_wait),
+        )
+        connection_record.info["lock_wait_seconds"] = lock_wait
+
+    def on_checkout(self, dbapi_connection, connection_record, _proxy) -> None:
+        budget = wait_budget(self.timeout_seconds)
+        _set_socket_timeouts(dbapi_connection, budget + _SOCKET_SLACK_SECONDS)
+        lock_wait = _lock_wait_seconds(budget)
+        if connection_record.info.get("lock_wait_seconds") != lock_wait:
+            # Only when the deadline is nearer than the configured limit (or no longer is): no extra
+            # statement in the common case.
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(_lock_wait_statement(lock_wait))
+            finally:
+                cursor.close()
+            connection_record.info["lock_wait_seconds"] = lock_wait
+
+    def before_statement(self, connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
+        budget = wait_budget(self.timeout_seconds)
+        _set_socket_timeouts(connection.connection.dbapi_connection, budget + _SOCKET_SLACK_SECONDS)
+
+    def before_commit(self, connection) -> None:
+        budget = wait_budget(self.timeout_seconds)
+        _set_socket_timeouts(connection.connection.dbapi_connection, budget + _SOCKET_SLACK_SECONDS)
+
+
+def _lock_wait_seconds(budget: float) -> int:
+    return max(1, int(budget))
+
+
+def _lock_wait_statement(seconds: int) -> str:
+    return f"SET SESSION innodb_lock_wait_timeout = {seconds}, lock_wait_timeout = {seconds}"
+
+
+def _set_socket_timeouts(dbapi_connection: Any, seconds: float) -> None:
+    # PyMySQL applies these to its socket before every read and write; it has no public setter.
+    dbapi_connection._read_timeout = seconds
+    dbapi_connection._write_timeout = seconds
+
+
+def _sqlite_setup(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cursor.close()
+    dbapi_connection.create_function(SQLITE_MATCH_KEY_FUNCTION, 1, _match_key, deterministic=True)
+
+
+def _match_key(address: Optional[str]) -> Optional[str]:
+    return None if address is None else normalize_address(address)
+
+
+def _sqlite_within_deadline(dbapi_connection, connection_record, _proxy) -> None:
+    busy_ms = int(wait_budget(SQLITE_BUSY_SECONDS) * 1000)
+    if connection_record.info.get("busy_ms", SQLITE_BUSY_SECONDS * 1000) != busy_ms:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+        connection_record.info["busy_ms"] = busy_ms
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line naming why a database operation failed, for the invocation's last log line (no secrets:
+    DATABASE_URL was refused if its password could leak into a host name)."""
+    if isinstance(error, OutOfTime):
+        return str(error)
+    original = getattr(error, "orig", None) or error
+    args = getattr(original, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None
+    message = str(args[1]) if len(args) > 1 else str(original)
+    if code == 1205:
+        return (
+            "lock wait timeout: another session held a row or table (metadata) lock longer than this session may wait"
+        )
+    if code == 1213:
+        return "deadlock: chosen as the victim on every attempt"
+    if code in (2003, 2013) and "timed out" in message:
+        return "the database did not answer in time (connect, read or write timeout): host hung or overloaded"
+    if code is not None:
+        return f"database error {code}: {message}"
+    return f"{type(error).__name__}: {error}"
 
 
 def get_engine() -> Engine:
@@ -114,7 +290,7 @@ def get_engine() -> Engine:
     global _engine
     if _engine is None:
         settings = get_settings()
-        _engine = build_engine(resolve_url(settings), settings.db_pool_recycle_seconds)
+        _engine = build_engine(resolve_url(settings), settings.db_pool_recycle_seconds, settings.db_timeout_seconds)
     return _engine
 
 

@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
-from typing import Any, Dict
+from typing import Any, Callable, Dict
 
 from ses_guard import aws, breaker, database, enforcement, hygiene, processor, thresholds
 from ses_guard.observability import logger, metrics
 from ses_guard.settings import get_settings
 
+Handler = Callable[[Dict[str, Any], Any], Dict[str, Any]]
+
+
+def _ends_in_time_with_a_reason(handler: Handler) -> Handler:
+    """The database waits of the invocation end before its timeout (the context's remaining time), and a
+    failure ends with one log line naming its cause, then raises (so that Lambda or SQS retries)."""
+
+    @functools.wraps(handler)
+    def bounded(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        with database.deadline(remaining() / 1000.0 if remaining else None):
+            try:
+                return handler(event, context)
+            except Exception as error:
+                logger.error("invocation failed", extra={"cause": database.describe_failure(error)})
+                raise
+
+    return bounded
+
 
 @metrics.log_metrics
 @logger.inject_lambda_context
+@_ends_in_time_with_a_reason
 def process_events(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """SNS- or SQS-triggered: log every recipient of every SES event, count mail to non-users."""
     return processor.handle_lambda_event(event, processor.get_store())
 
 
 @logger.inject_lambda_context
+@_ends_in_time_with_a_reason
 def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Scheduled: move the send-count alarms' thresholds to their share of the SES quota."""
     report = thresholds.sync(
@@ -31,6 +53,7 @@ def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
 
 
 @logger.inject_lambda_context
+@_ends_in_time_with_a_reason
 def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Subscribed to the critical alert topic: the breaker (see ses_guard.breaker)."""
     account_id = context.invoked_function_arn.split(":")[4]
@@ -40,6 +63,7 @@ def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
 
 
 @logger.inject_lambda_context
+@_ends_in_time_with_a_reason
 def suppress_bouncing_users(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Scheduled: set validated = 0 for users who keep bouncing or complained."""
     invalidated = hygiene.run(database.get_engine(), get_settings())

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.schema import Table
 
-from ses_guard import schema
+from ses_guard import database, schema
 from ses_guard.observability import logger
 from ses_guard.parsing import RecipientEvent
 from ses_guard.settings import UsersTable
@@ -137,16 +137,18 @@ class EventStore:
 
 
 def _retry_on_deadlock(work: Callable[[], T]) -> T:
-    """Run a transaction again when MySQL chose it as a deadlock victim (it was rolled back whole)."""
-    for attempt in range(1, DEADLOCK_ATTEMPTS):
+    """Run a transaction again when MySQL rolled it back whole (deadlock victim, lock wait timeout), at most
+    DEADLOCK_ATTEMPTS times and only while another attempt fits within the invocation's deadline."""
+    attempt = 1
+    while True:
         try:
             return work()
         except OperationalError as error:
             code = error.orig.args[0] if error.orig is not None and error.orig.args else None
-            if code not in _MYSQL_RETRYABLE:
+            if code not in _MYSQL_RETRYABLE or attempt >= DEADLOCK_ATTEMPTS or not database.time_for_another_wait():
                 raise
             logger.warning("transaction retried", extra={"mysql_error": code, "attempt": attempt})
-    return work()
+            attempt += 1
 
 
 def _log_row(event: RecipientEvent) -> dict:

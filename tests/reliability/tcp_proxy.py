@@ -123,3 +123,29 @@ def _close(sock: Optional[socket.socket]) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
+
+
+class SilentServer:
+    """Accepts TCP connections and never sends a byte: a database host that hangs before its greeting."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self._held: List[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept_loop, name="silent-accept", daemon=True).start()
+
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self._held.append(client)
+
+    def close(self) -> None:
+        self._closed = True
+        for sock in [self._listener, *self._held]:
+            _close(sock)

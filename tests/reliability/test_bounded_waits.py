@@ -1,0 +1,168 @@
+"""Every invocation ends before the function's timeout, with one log line naming the cause, whatever the
+database does: a host that never answers, a row lock held by another session, an ALTER TABLE queued
+behind a long reader (metadata lock). The handlers run with a function timeout of a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pymysql
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from ses_guard import cli, database, handlers
+from tests import ses_samples as ses
+from tests.conftest import LambdaContext
+from tests.reliability.tcp_proxy import SilentServer
+
+pytestmark = [pytest.mark.mysql, pytest.mark.parametrize("database_url", ["mysql"], indirect=True)]
+
+FUNCTION_TIMEOUT_SECONDS = 4.0
+
+
+def short_lived_context() -> LambdaContext:
+    return LambdaContext(timeout_seconds=FUNCTION_TIMEOUT_SECONDS)
+
+
+def batch_event():
+    return ses.sqs_event([ses.sns_envelope(message) for message in ses.scenario_3()[:3]])
+
+
+def failure_lines(structured_log) -> list:
+    lines = [json.loads(line) for line in structured_log.getvalue().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("message") == "invocation failed"]
+
+
+def invoke_and_time(handler, event, context):
+    started = time.monotonic()
+    with pytest.raises(Exception) as raised:
+        handler(event, context)
+    return time.monotonic() - started, raised.value
+
+
+def raw_session(database_url) -> pymysql.connections.Connection:
+    url = make_url(database_url)
+    return pymysql.connect(host=url.host, port=url.port or 3306, user=url.username, database=url.database)
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def test_a_host_that_never_answers_ends_the_invocation_in_time(silent_server, database_url, structured_log):
+    url = make_url(database_url).set(host="127.0.0.1", port=silent_server.port)
+    database.set_engine(database.build_engine(url))
+    try:
+        elapsed, error = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
+    finally:
+        database.get_engine().dispose()
+        database.set_engine(None)
+
+    assert elapsed < FUNCTION_TIMEOUT_SECONDS
+    assert isinstance(error, DBAPIError)
+    [line] = failure_lines(structured_log)
+    assert line["cause"].startswith("the database did not answer in time")
+
+
+def test_the_cli_gives_up_on_a_host_that_never_answers_after_its_db_timeout(silent_server, database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", make_url(database_url).set(port=silent_server.port).render_as_string(False))
+    cli.get_settings.cache_clear()
+    started = time.monotonic()
+    try:
+        with pytest.raises(DBAPIError, match="timed out"):
+            cli.main(["--db-timeout", "1", "hygiene", "--dry-run"])
+    finally:
+        cli.get_settings.cache_clear()
+        database.set_engine(None)
+    assert time.monotonic() - started < 3  # 1 s to connect, 1.5 s for the greeting at most
+
+
+@pytest.fixture
+def rows_locked(engine, database_url):
+    """A long job (say, retention) holds the gap lock every new stranger row needs, until the test ends."""
+    session = raw_session(database_url)
+    session.begin()
+    session.cursor().execute("SELECT * FROM unvalidated_email_log FOR UPDATE")
+    yield
+    session.rollback()
+    session.close()
+
+
+def test_a_row_lock_held_elsewhere_ends_the_invocation_in_time(rows_locked, structured_log):
+    elapsed, error = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
+
+    assert elapsed < FUNCTION_TIMEOUT_SECONDS
+    assert isinstance(error, DBAPIError) and error.orig.args[0] == 1205
+    [line] = failure_lines(structured_log)
+    assert line["cause"].startswith("lock wait timeout: another session held a row or table (metadata) lock")
+
+
+def test_lock_timeout_retries_all_fit_in_the_remaining_time(engine, database_url, rows_locked, structured_log):
+    # Each lock wait may take 1 s: the first attempts are retried while the deadline leaves room.
+    database.set_engine(database.build_engine(database_url, timeout_seconds=1))
+    try:
+        elapsed, _ = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
+    finally:
+        database.get_engine().dispose()
+        database.set_engine(engine)
+
+    assert elapsed < FUNCTION_TIMEOUT_SECONDS
+    lines = [json.loads(line) for line in structured_log.getvalue().splitlines() if line.startswith("{")]
+    retries = [line for line in lines if line.get("message") == "transaction retried"]
+    assert [line["attempt"] for line in retries] == [1, 2]
+    assert len(failure_lines(structured_log)) == 1
+
+
+@pytest.fixture
+def alter_queued_behind_a_reader(engine, database_url):
+    """A reader's open transaction on users; an ALTER TABLE users waits behind it for the metadata lock, and
+    every later query of users waits behind the ALTER (MariaDB's default wait: a day)."""
+    reader = raw_session(database_url)
+    reader.begin()
+    reader.cursor().execute("SELECT COUNT(*) FROM users")
+    migration = raw_session(database_url)
+    migration.cursor().execute("SET SESSION lock_wait_timeout = 30")
+    altering = threading.Thread(
+        target=lambda: migration.cursor().execute("ALTER TABLE users ADD COLUMN nickname VARCHAR(40)"), daemon=True
+    )
+    altering.start()
+    observer = raw_session(database_url)
+    for _ in range(50):
+        cursor = observer.cursor()
+        cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE '%metadata lock%'")
+        if cursor.fetchone()[0]:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the ALTER TABLE never waited for the metadata lock")
+    yield
+    reader.rollback()  # the ALTER then runs
+    altering.join(timeout=30)
+    for session in (reader, migration, observer):
+        session.close()
+
+
+def test_a_metadata_lock_ends_the_invocation_in_time(alter_queued_behind_a_reader, structured_log):
+    elapsed, error = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
+
+    assert elapsed < FUNCTION_TIMEOUT_SECONDS
+    assert isinstance(error, DBAPIError) and error.orig.args[0] == 1205
+    [line] = failure_lines(structured_log)
+    assert line["cause"].startswith("lock wait timeout")
+
+
+def test_too_little_time_left_fails_at_once_saying_so(engine, structured_log):
+    context = LambdaContext(timeout_seconds=1.2)
+
+    elapsed, _ = invoke_and_time(handlers.process_events, batch_event(), context)
+
+    assert elapsed < 1.2
+    [line] = failure_lines(structured_log)
+    assert "too little to wait for the database" in line["cause"]
