@@ -119,7 +119,26 @@ def enhanced_status_code(diagnostic_code: Optional[str]) -> Optional[str]:
 
 
 def normalize_address(address: str) -> str:
-    return address.strip().lower()
+    """THE matching rule: two addresses are the same user's when their keys are equal.
+
+    Surrounding whitespace is ignored, and case, by Unicode simple case folding: one character for one
+    (STRAẞE and straße are one address, but straße and strasse are two mailboxes; a final sigma is a sigma;
+    İ is kept, as it has no one-character fold). Every lookup fetches candidates in SQL and keys them here.
+    """
+    address = address.strip()
+    if address.isascii():
+        return address.lower()
+    return "".join(_simple_fold(character) for character in address)
+
+
+def _simple_fold(character: str) -> str:
+    # str.casefold() is the full folding (ß -> ss); where it expands, the one-character lowercase is the
+    # simple folding (ẞ -> ß), and a character with neither (İ) folds to itself.
+    folded = character.casefold()
+    if len(folded) == 1:
+        return folded
+    lowered = character.lower()
+    return lowered if len(lowered) == 1 else character
 
 
 def inbound_records(event: Any) -> List[InboundRecord]:

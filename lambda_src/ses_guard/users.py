@@ -1,24 +1,33 @@
-"""How recipients are matched to the application's users: case and surrounding whitespace ignored.
+"""How recipients are matched to the application's users: by the one rule, parsing.normalize_address.
 
-A users table can hold millions of rows, so the lookup should use the email column's index. On MySQL and
-MariaDB, when the column's collation itself ignores case and trailing spaces (PAD SPACE `*_ci` collations
+SQL only ever fetches candidates, a superset of the users the rule matches; every candidate is keyed by the
+rule in Python, so SQL's own notion of case (LOWER, a collation) can widen the search but never decide a match.
+
+A users table can hold millions of rows, so the lookup uses the email column's index where it can: on MySQL
+and MariaDB, when the column's collation itself ignores case and trailing spaces (PAD SPACE `*_ci` collations
 such as utf8mb4_unicode_ci or utf8mb4_general_ci), the column is compared as it is, together with the few
-addresses stored with a leading space, and every row found is keyed by the rule in Python. Otherwise
-(a case-sensitive, binary or NO PAD collation such as MySQL 8's utf8mb4_0900_ai_ci; SQLite; PostgreSQL), or
-with USERS_EMAIL_LOOKUP=scan, the column is normalized in SQL: exact too, but a scan of the whole table per batch.
+addresses stored with a leading space. A recipient the column's character set cannot hold (MySQL would refuse
+the comparison, "Illegal mix of collations", failing the whole batch), and a non-ASCII one the index did not
+find (a collation may not know a capital, such as ẞ under utf8mb4_unicode_ci), is then looked for by the
+broad search: the column converted to utf8mb4 and compared under utf8mb4_unicode_520_ci, which equates every
+case pair the rule does (and more: accents) and never fails on a character set, but reads the whole table.
+Every other collation (case-sensitive, binary, NO PAD such as MySQL 8's utf8mb4_0900_ai_ci), and
+USERS_EMAIL_LOOKUP=scan, uses the broad search for every recipient. SQLite runs the rule itself, registered on
+each connection (its LOWER folds ASCII only).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, Optional, Set
 
-from sqlalchemy import bindparam, func, or_, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, func, literal_column, or_, select, text
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
 
 from ses_guard import schema
+from ses_guard.database import SQLITE_MATCH_KEY_FUNCTION
 from ses_guard.observability import logger
 from ses_guard.parsing import normalize_address
 from ses_guard.settings import UsersTable
@@ -28,10 +37,14 @@ _COLUMN_COLLATION = text(
     " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table AND COLUMN_NAME = :column"
 )
 _SQL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+# Case- and accent-insensitive, PAD SPACE, in MySQL 5.6+ and every MariaDB: the broad search's comparison.
+BROAD_COLLATION = "utf8mb4_unicode_520_ci"
+# Every printable ASCII character: the index path needs the column to hold them all (swe7, for one, does not).
+_PRINTABLE_ASCII = "".join(chr(code) for code in range(0x20, 0x7F))
 
-
-# What each MySQL character set can hold, as a Python codec (None: code points up to U+FFFF).
-_CHARSET_CODECS = {"latin1": "cp1252", "ascii": "ascii", "utf8": None, "utf8mb3": None, "ucs2": None}
+# Character sets whose repertoire is known exactly without asking the server: all of Unicode, or its BMP.
+_FULL_UNICODE = {"utf8mb4", "utf16", "utf16le", "utf32"}
+_BMP_ONLY = {"utf8", "utf8mb3", "ucs2"}
 
 
 @dataclass(frozen=True)
@@ -40,26 +53,22 @@ class ColumnCollation:
     name: Optional[str]
     ignores_case_and_trailing_spaces: bool
 
-    def can_hold(self, address: str) -> bool:
-        """False for an address the column cannot store (so no user has it), which MySQL would also refuse to
-        compare with the column ("Illegal mix of collations"), failing the whole batch."""
-        if self.charset not in _CHARSET_CODECS:
+    def can_compare(self, key: str) -> bool:
+        """Whether the key can be compared with the column as it is: every key, some, or ASCII only (the
+        character sets of a single language; anything else goes to the broad search, which never fails)."""
+        if self.charset in _FULL_UNICODE:
             return True
-        codec = _CHARSET_CODECS[self.charset]
-        if codec is None:
-            return all(ord(character) <= 0xFFFF for character in address)
-        try:
-            address.encode(codec)
-        except UnicodeEncodeError:
-            return False
-        return True
+        if self.charset in _BMP_ONLY:
+            return all(ord(character) <= 0xFFFF for character in key)
+        return key.isascii()
 
 
 def column_collation(connection: Connection, config: UsersTable) -> Optional[ColumnCollation]:
-    """The email column's collation on MySQL/MariaDB and whether it ignores case and trailing spaces;
-    None when the server shows no such column (yet).
+    """The email column's collation on MySQL/MariaDB and whether the index path can use it; None when the
+    server shows no such column (yet).
 
-    Asked of the server rather than guessed from the name: MariaDB's catalog has no pad attribute.
+    Asked of the server rather than guessed from the name: MariaDB's catalog has no pad attribute, and a
+    character set may lack part of ASCII.
     """
     row = connection.execute(_COLUMN_COLLATION, {"table": config.name, "column": config.email_column}).first()
     if row is None:
@@ -68,46 +77,78 @@ def column_collation(connection: Connection, config: UsersTable) -> Optional[Col
     if collation is None or not (_SQL_NAME.match(charset) and _SQL_NAME.match(collation)):
         return ColumnCollation(charset, collation, False)
     # Both names come from the server's own catalog and are plain identifiers (checked above).
-    probe = f"SELECT CONVERT('Ab ' USING {charset}) COLLATE {collation} = CONVERT('ab' USING {charset})"
-    return ColumnCollation(charset, collation, bool(connection.exec_driver_sql(probe).scalar()))
+    probe = (
+        f"SELECT CONVERT('Ab ' USING {charset}) COLLATE {collation} = CONVERT('ab' USING {charset}),"
+        f" CAST(CONVERT(CONVERT(%(ascii)s USING {charset}) USING utf8mb4) AS BINARY) = CAST(%(ascii)s AS BINARY)"
+    )
+    ignores_case, holds_ascii = connection.exec_driver_sql(probe, {"ascii": _PRINTABLE_ASCII}).one()
+    return ColumnCollation(charset, collation, bool(ignores_case) and bool(holds_ascii))
 
 
 class UserLookup:
-    """user_id by normalized address, in one query per batch; the lowest id wins if the application has duplicates."""
+    """user_id by normalized address, in one query per batch (two when non-ASCII recipients go unfound by the
+    index); the lowest id wins if the application has duplicates."""
 
     def __init__(self, config: UsersTable) -> None:
         self.config = config
         # Learned from the first connection, once per container.
         self.uses_index: Optional[bool] = None
         self.column: Optional[ColumnCollation] = None
-        users = schema.users_table(config)
-        email, user_id = users.c[config.email_column], users.c[config.id_column]
-        addresses = bindparam("addresses", expanding=True)
-        normalized = func.lower(func.trim(email))
-        # Both built once: SQLAlchemy then reuses their compiled forms and only expands the address list.
-        # Addresses stored with a leading space are fetched too (the same index, one more range; there are
-        # few): the rule, applied in Python, then matches them as the normalizing query would.
-        self._by_column: Select = select(email, user_id).where(or_(email.in_(addresses), email.like(" %")))
-        self._by_normalized: Select = (
-            select(normalized, func.min(user_id)).where(normalized.in_(addresses)).group_by(normalized)
+        self._users = schema.users_table(config)
+        self._email = self._users.c[config.email_column]
+        self._user_id = self._users.c[config.id_column]
+        # Addresses stored with a leading space are fetched too (the same index, one more range; there are few).
+        self._by_column: Select = select(self._email, self._user_id).where(
+            or_(self._email.in_(bindparam("addresses", expanding=True)), self._email.like(" %"))
         )
+        self._broad: Dict[str, Select] = {}
 
     def find(self, connection: Connection, keys: Iterable[str]) -> Dict[str, int]:
+        wanted = set(keys)
+        if not wanted:
+            return {}
         uses_index = self.uses_index
         if uses_index is None:
             uses_index = self.uses_index = self._can_use_index(connection)
-        keys = sorted({key for key in keys if self.column is None or self.column.can_hold(key)})
-        if not keys:
-            return {}
-        if not uses_index:
-            return dict(connection.execute(self._by_normalized, {"addresses": keys}).all())
         found: Dict[str, int] = {}
-        for address, user_id in connection.execute(self._by_column, {"addresses": keys}):
-            # Keyed by the rule, not by the collation, which may also equate accents or ß and ss: such rows
-            # land under a key no recipient has.
-            key = normalize_address(address)
-            found[key] = min(user_id, found.get(key, user_id))
+        if uses_index and self.column is not None:
+            comparable = sorted(key for key in wanted if self.column.can_compare(key))
+            if comparable:
+                self._collect(connection.execute(self._by_column, {"addresses": comparable}), wanted, found)
+            # The index is the whole answer for ASCII keys (the probe checked the column holds ASCII).
+            rest = sorted(key for key in wanted - set(found) if not key.isascii())
+        else:
+            rest = sorted(wanted)
+        if rest:
+            broad = connection.execute(self._broad_search(connection.dialect), {"addresses": rest})
+            self._collect(broad, wanted, found)
         return found
+
+    @staticmethod
+    def _collect(rows: Iterable, wanted: Set[str], found: Dict[str, int]) -> None:
+        for address, user_id in rows:
+            if address is None:
+                continue
+            if isinstance(address, bytes):  # a binary column: the application's bytes, taken as UTF-8
+                address = address.decode("utf-8", "replace")
+            key = normalize_address(address)
+            if key in wanted:
+                found[key] = min(user_id, found.get(key, user_id))
+
+    def _broad_search(self, dialect: Dialect) -> Select:
+        """Every user whose address may match one of the keys, on any column character set and collation."""
+        search = self._broad.get(dialect.name)
+        if search is None:
+            if dialect.name in ("mysql", "mariadb"):
+                column = dialect.identifier_preparer.quote(self.config.email_column)
+                candidate = literal_column(f"CONVERT(TRIM({column}) USING utf8mb4) COLLATE {BROAD_COLLATION}")
+            elif dialect.name == "sqlite":
+                candidate = getattr(func, SQLITE_MATCH_KEY_FUNCTION)(self._email)
+            else:
+                candidate = func.lower(func.trim(self._email))
+            search = select(self._email, self._user_id).select_from(self._users)
+            search = self._broad[dialect.name] = search.where(candidate.in_(bindparam("addresses", expanding=True)))
+        return search
 
     def _can_use_index(self, connection: Connection) -> Optional[bool]:
         """Whether the column's own comparison can be used; None (asked again next batch) if it is not found."""

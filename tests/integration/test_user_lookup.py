@@ -10,7 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 
 from ses_guard import processor, schema
-from ses_guard.parsing import InboundRecord
+from ses_guard.parsing import InboundRecord, normalize_address
 from ses_guard.settings import UsersTable
 from ses_guard.store import EventStore
 from tests import ses_samples as ses
@@ -214,3 +214,97 @@ def test_the_collation_is_read_once_per_container_and_batches_stay_at_four_state
     assert per_batch == [4, 4, 4]  # users lookup, one insert per table
     # The catalog read and the probe of what the collation ignores.
     assert collation_reads == ([2, 0, 0] if engine.dialect.name == "mysql" else [0, 0, 0])
+
+
+# A user is found whatever capitals the stored address has: (column definition, stored, recipient).
+NON_ASCII_CAPITALS = {
+    "sharp-s-unicode_ci": ("COLLATE utf8mb4_unicode_ci", "STRAẞE@example.de", "STRAẞE@example.de"),
+    "sharp-s-lowercase": ("COLLATE utf8mb4_unicode_ci", "STRAẞE@example.de", "straße@example.de"),
+    "dotted-i-general_ci": ("COLLATE utf8mb4_general_ci", "İLKNUR@example.tr", "İLKNUR@example.tr"),
+    "dotted-i-mixed": ("COLLATE utf8mb4_general_ci", "İLKNUR@example.tr", "İlknur@example.tr"),
+    "final-sigma-bin": ("COLLATE utf8mb4_bin", "ΟΔΟΣ@example.gr", "ΟΔΟΣ@example.gr"),
+    "final-sigma-lowercase-bin": ("COLLATE utf8mb4_bin", "ΟΔΟΣ@example.gr", "οδος@example.gr"),
+    "umlaut-nopad": ("COLLATE utf8mb4_general_nopad_ci", "JÖRG@example.de", "jörg@example.de"),
+    "cyrillic-cp1251": ("CHARACTER SET cp1251", "ЖЕНЯ@example.ru", "женя@example.ru"),
+}
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+@pytest.mark.parametrize("email_lookup", ["auto", "scan"])
+@pytest.mark.parametrize("case", NON_ASCII_CAPITALS.values(), ids=NON_ASCII_CAPITALS.keys())
+def test_a_user_is_matched_whatever_non_ascii_capitals_on_every_collation(engine, case, email_lookup):
+    column, stored, recipient = case
+    create_accounts(engine, column, count=20)
+    add_account(engine, 77, stored)
+    store = EventStore(engine, replace(ACCOUNTS, email_lookup=email_lookup))
+
+    assert deliver(store, recipient, "strasse@example.de", "ilknur@example.tr") == {
+        recipient: 77,
+        "strasse@example.de": None,  # ß and ss are two mailboxes
+        "ilknur@example.tr": None,  # İ has no one-letter lowercase: the rule keeps it
+    }
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_matches_non_ascii_capitals_by_the_same_rule(engine):
+    create_accounts(engine)
+    add_account(engine, 77, "JÖRG@example.de")
+    add_account(engine, 78, "ΟΔΟΣ@example.gr")
+    add_account(engine, 79, "STRAẞE@example.de")
+    store = EventStore(engine, ACCOUNTS)
+
+    assert deliver(store, "jörg@example.de", "οδος@example.gr", "straße@example.de", "strasse@example.de") == {
+        "jörg@example.de": 77,
+        "οδος@example.gr": 78,
+        "straße@example.de": 79,
+        "strasse@example.de": None,
+    }
+
+
+# A letter or two of the languages the legacy character sets were made for, and what no one of them holds.
+SCRIPT_SAMPLES = ["JÖRG", "ŁUKASZ", "ЖЕНЯ", "ΣΟΦΙΑ", "שלום", "ŞULE", "ĀRIS", "ԱՐԱՄ", "ÇA", "東京", "김", "ไทย", "ქართ"]
+NOWHERE_BUT_UNICODE = ["\U0001f600", "\u2603\U0001f600", "ẞ\U0001f600"]
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+def test_every_character_set_the_server_ships_looks_users_up_without_failing_a_batch(engine):
+    with engine.connect() as connection:
+        charsets = connection.exec_driver_sql("SHOW CHARACTER SET").scalars().all()
+    assert len(charsets) >= 30
+    failures = {}
+    for charset in charsets:
+        table = UsersTable(name=f"users_{charset}", id_column="id", email_column="mail", validated_column="ok")
+        column = "VARBINARY(320)" if charset == "binary" else f"VARCHAR(320) CHARACTER SET {charset}"
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                f"CREATE TABLE {table.name} (id INTEGER PRIMARY KEY, mail {column}, ok INTEGER, INDEX (mail))"
+            )
+        users = {}
+        for user_id, name in enumerate(["BOSS", *SCRIPT_SAMPLES], start=1):
+            address = f"{name}.{charset}@Corp.Example"
+            try:
+                with engine.begin() as connection:
+                    connection.exec_driver_sql("SET SESSION sql_mode = 'STRICT_ALL_TABLES'")
+                    connection.exec_driver_sql(
+                        f"INSERT INTO {table.name} VALUES (%(id)s, %(mail)s, 1)", {"id": user_id, "mail": address}
+                    )
+                    stored = connection.exec_driver_sql(
+                        f"SELECT CONVERT(mail USING utf8mb4) FROM {table.name} WHERE id = %(id)s", {"id": user_id}
+                    ).scalar()
+            except Exception:
+                continue  # the column cannot hold this address: no user has it
+            if stored == address:
+                users[normalize_address(address).upper() if name == "BOSS" else address.lower()] = user_id
+        strangers = [f"{text}.{charset}@corp.example" for text in NOWHERE_BUT_UNICODE]
+        store = EventStore(engine, table)
+        try:
+            found = deliver(store, *users, *strangers)
+        except Exception as error:
+            failures[charset] = f"batch failed: {type(error).__name__}: {error}"[:200]
+            continue
+        expected = {**users, **dict.fromkeys(strangers)}
+        if found != expected:
+            failures[charset] = {k: v for k, v in found.items() if expected[k] != v}
+    assert failures == {}
