@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Dict, Iterable, List, Sequence, Tuple, TypeVar, Union
@@ -22,6 +23,9 @@ T = TypeVar("T")
 DEADLOCK_ATTEMPTS = 3
 # Deadlock victim, lock wait timeout: the transaction can simply run again, every write being idempotent.
 _MYSQL_RETRYABLE = (1213, 1205)
+# The one warning INSERT IGNORE is used for: the row is already stored.
+_MYSQL_DUPLICATE_KEY = 1062
+_QUOTED_VALUE = re.compile(r"'[^']*'")
 
 _LOG_COLUMNS = (
     "aws_sns_message_id",
@@ -115,6 +119,8 @@ class EventStore:
             result = connection.exec_driver_sql(statement, rows)
         else:
             result = connection.execute(statement, rows)
+        if getattr(result.context.cursor, "warning_count", 0):
+            _log_what_was_stored_differently(connection, table)
         return max(result.rowcount, 0)
 
     def _insert_statement(self, connection: Connection, table: Table, columns: Tuple[str, ...]) -> Union[Insert, str]:
@@ -149,6 +155,19 @@ def _retry_on_deadlock(work: Callable[[], T]) -> T:
                 raise
             logger.warning("transaction retried", extra={"mysql_error": code, "attempt": attempt})
             attempt += 1
+
+
+def _log_what_was_stored_differently(connection: Connection, table: Table) -> None:
+    """INSERT IGNORE turns every error into a warning, not only the duplicate keys it is meant for: a value
+    the column cannot hold (a 4-byte character in a latin1 column becomes '?', a long one is cut) is stored
+    changed. Asked only when the server counted warnings; logged without the values themselves."""
+    altered = [
+        {"level": level, "code": code, "message": _QUOTED_VALUE.sub("'...'", str(message))}
+        for level, code, message in connection.exec_driver_sql("SHOW WARNINGS")
+        if code != _MYSQL_DUPLICATE_KEY
+    ]
+    if altered:
+        logger.warning("rows stored differently from what arrived", extra={"table": table.name, "warnings": altered})
 
 
 def _log_row(event: RecipientEvent) -> dict:
