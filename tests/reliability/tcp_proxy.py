@@ -17,10 +17,7 @@ from typing import List, Optional, Tuple
 class CuttableProxy:
     def __init__(self, target: Tuple[str, int]) -> None:
         self.target = target
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
+        self._listener = _loopback_listener()
         self.port = self._listener.getsockname()[1]
         self._lock = threading.Lock()
         self._sockets: List[socket.socket] = []
@@ -116,6 +113,14 @@ def _is_commit(packet: bytes) -> bool:
     return len(packet) > 5 and packet[4] == 0x03 and packet[5:].strip().upper() == b"COMMIT"
 
 
+def _loopback_listener() -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    return listener
+
+
 def _close(sock: Optional[socket.socket]) -> None:
     if sock is None:
         return
@@ -129,9 +134,7 @@ class SilentServer:
     """Accepts TCP connections and never sends a byte: a database host that hangs before its greeting."""
 
     def __init__(self) -> None:
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
+        self._listener = _loopback_listener()
         self.port = self._listener.getsockname()[1]
         self._held: List[socket.socket] = []
         self._closed = False
