@@ -124,14 +124,14 @@ def time_for_another_wait() -> bool:
     return deadline_at is None or deadline_at - time.monotonic() - RESERVE_SECONDS >= MIN_WAIT_SECONDS
 
 
-def wait_budget(limit: float) -> float:
-    """Seconds one database wait may take now: `limit`, cut to what the invocation has left (OutOfTime if
-    that is too little to start one)."""
+def wait_budget(limit: Optional[float]) -> Optional[float]:
+    """Seconds one database wait may take now: `limit` (None: no limit of its own), cut to what the
+    invocation has left (OutOfTime if that is too little to start one)."""
     deadline_at = _deadline.get()
     if deadline_at is None:
-        return float(limit)
+        return None if limit is None else float(limit)
     left = deadline_at - time.monotonic()
-    budget = min(float(limit), left - RESERVE_SECONDS)
+    budget = left - RESERVE_SECONDS if limit is None else min(float(limit), left - RESERVE_SECONDS)
     if budget < MIN_WAIT_SECONDS:
         raise OutOfTime(f"only {max(left, 0):.1f} s of the invocation left: too little to wait for the database")
     return budget
@@ -184,11 +184,13 @@ def _with_full_unicode_charset(url: URL) -> URL:
 
 
 class _PyMySQLBounds:
-    """Keeps every wait of a PyMySQL connection within the configured limit and the invocation's deadline.
+    """Keeps the waits of a PyMySQL connection within the configured limit and the invocation's deadline.
 
-    The driver's socket timeouts bound connecting (the server's greeting included) and every read and
-    write; the session's innodb_lock_wait_timeout and lock_wait_timeout (metadata locks, such as an ALTER
-    TABLE queued behind a reader) make the server itself give up a lock wait first, with its own error.
+    Connecting (the server's greeting included) and each lock wait take at most the limit: the session's
+    innodb_lock_wait_timeout and lock_wait_timeout (metadata locks, such as an ALTER TABLE queued behind a
+    reader) make the server itself give up first, with its own error. A statement's answer is awaited as long
+    as the invocation has time (socket read and write timeouts), and without a deadline (the CLI) as long as
+    it runs: a large migration or report may take minutes on a healthy server.
     """
 
     def __init__(self, timeout_seconds: float) -> None:
@@ -199,16 +201,15 @@ class _PyMySQLBounds:
         lock_wait = _lock_wait_seconds(budget)
         cparams.update(
             connect_timeout=budget,
-            read_timeout=budget + _SOCKET_SLACK_SECONDS,
+            read_timeout=budget + _SOCKET_SLACK_SECONDS,  # the greeting and the login; see on_checkout
             write_timeout=budget + _SOCKET_SLACK_SECONDS,
             init_command=_lock_wait_statement(lock_wait),
         )
         connection_record.info["lock_wait_seconds"] = lock_wait
 
     def on_checkout(self, dbapi_connection, connection_record, _proxy) -> None:
-        budget = wait_budget(self.timeout_seconds)
-        _set_socket_timeouts(dbapi_connection, budget + _SOCKET_SLACK_SECONDS)
-        lock_wait = _lock_wait_seconds(budget)
+        lock_wait = _lock_wait_seconds(wait_budget(self.timeout_seconds))
+        _bound_statements(dbapi_connection)
         if connection_record.info.get("lock_wait_seconds") != lock_wait:
             # Only when the deadline is nearer than the configured limit (or no longer is): no extra
             # statement in the common case.
@@ -220,12 +221,18 @@ class _PyMySQLBounds:
             connection_record.info["lock_wait_seconds"] = lock_wait
 
     def before_statement(self, connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
-        budget = wait_budget(self.timeout_seconds)
-        _set_socket_timeouts(connection.connection.dbapi_connection, budget + _SOCKET_SLACK_SECONDS)
+        _bound_statements(connection.connection.dbapi_connection)
 
     def before_commit(self, connection) -> None:
-        budget = wait_budget(self.timeout_seconds)
-        _set_socket_timeouts(connection.connection.dbapi_connection, budget + _SOCKET_SLACK_SECONDS)
+        _bound_statements(connection.connection.dbapi_connection)
+
+
+def _bound_statements(dbapi_connection: Any) -> None:
+    budget = wait_budget(None)
+    seconds = None if budget is None else budget + _SOCKET_SLACK_SECONDS
+    # PyMySQL applies these to its socket before every read and write; it has no public setter.
+    dbapi_connection._read_timeout = seconds
+    dbapi_connection._write_timeout = seconds
 
 
 def _lock_wait_seconds(budget: float) -> int:
@@ -234,12 +241,6 @@ def _lock_wait_seconds(budget: float) -> int:
 
 def _lock_wait_statement(seconds: int) -> str:
     return f"SET SESSION innodb_lock_wait_timeout = {seconds}, lock_wait_timeout = {seconds}"
-
-
-def _set_socket_timeouts(dbapi_connection: Any, seconds: float) -> None:
-    # PyMySQL applies these to its socket before every read and write; it has no public setter.
-    dbapi_connection._read_timeout = seconds
-    dbapi_connection._write_timeout = seconds
 
 
 def _sqlite_setup(dbapi_connection, _record) -> None:
