@@ -6,6 +6,7 @@ behind a long reader (metadata lock). The handlers run with a function timeout o
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from tests import ses_samples as ses
 from tests.conftest import LambdaContext
 from tests.reliability.tcp_proxy import SilentServer
 
-pytestmark = [pytest.mark.mysql, pytest.mark.parametrize("database_url", ["mysql"], indirect=True)]
+mysql_only = pytest.mark.parametrize("database_url", [pytest.param("mysql", marks=pytest.mark.mysql)], indirect=True)
 
 FUNCTION_TIMEOUT_SECONDS = 4.0
 
@@ -68,6 +69,7 @@ def silent_server():
     server.close()
 
 
+@mysql_only
 def test_a_host_that_never_answers_ends_the_invocation_in_time(silent_server, database_url, structured_log):
     url = make_url(database_url).set(host="127.0.0.1", port=silent_server.port)
     with the_container_engine(database.build_engine(url), afterwards=None):
@@ -79,6 +81,7 @@ def test_a_host_that_never_answers_ends_the_invocation_in_time(silent_server, da
     assert line["cause"].startswith("the database did not answer in time")
 
 
+@mysql_only
 def test_the_cli_gives_up_on_a_host_that_never_answers_after_its_db_timeout(
     silent_server, database_url, monkeypatch, capsys
 ):
@@ -117,10 +120,12 @@ def assert_the_lock_wait_ended_the_invocation_in_time(structured_log) -> None:
     assert line["cause"].startswith("lock wait timeout: another session held a row or table (metadata) lock")
 
 
+@mysql_only
 def test_a_row_lock_held_elsewhere_ends_the_invocation_in_time(rows_locked, structured_log):
     assert_the_lock_wait_ended_the_invocation_in_time(structured_log)
 
 
+@mysql_only
 def test_lock_timeout_retries_all_fit_in_the_remaining_time(engine, database_url, rows_locked, structured_log):
     # Each lock wait may take 1 s: the first attempts are retried while the deadline leaves room.
     with the_container_engine(database.build_engine(database_url, timeout_seconds=1), afterwards=engine):
@@ -162,10 +167,12 @@ def alter_queued_behind_a_reader(engine, database_url):
         session.close()
 
 
+@mysql_only
 def test_a_metadata_lock_ends_the_invocation_in_time(alter_queued_behind_a_reader, structured_log):
     assert_the_lock_wait_ended_the_invocation_in_time(structured_log)
 
 
+@mysql_only
 def test_too_little_time_left_fails_at_once_saying_so(engine, structured_log):
     context = LambdaContext(timeout_seconds=1.2)
 
@@ -174,3 +181,19 @@ def test_too_little_time_left_fails_at_once_saying_so(engine, structured_log):
     assert elapsed < 1.2
     [line] = failure_lines(structured_log)
     assert "too little to wait for the database" in line["cause"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_locked_by_another_writer_ends_the_invocation_in_time(engine, database_url, structured_log):
+    writer = sqlite3.connect(make_url(database_url).database)
+    writer.execute("BEGIN IMMEDIATE")  # SQLite's one writer: every other write waits for it
+    try:
+        elapsed, error = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
+    finally:
+        writer.rollback()
+        writer.close()
+
+    assert elapsed < FUNCTION_TIMEOUT_SECONDS
+    assert "database is locked" in str(error)
+    [line] = failure_lines(structured_log)
+    assert "database is locked" in line["cause"]
