@@ -259,6 +259,30 @@ def test_no_fragment_of_a_password_with_delimiters_in_any_output(
         assert fragment not in logged
 
 
+@pytest.mark.mysql
+@pytest.mark.parametrize("password", DELIMITED_PASSWORDS.values(), ids=DELIMITED_PASSWORDS.keys())
+@pytest.mark.parametrize("port", ["{port}", "1"], ids=["wrong-password", "server-down"])
+def test_no_fragment_of_a_secret_password_with_delimiters_in_any_output(
+    fresh_container, lambda_context, caplog, capsys, structured_log, password, port
+):
+    host, server_port = _mysql_host_port()
+    secret = {"engine": "mysql", "host": host, "port": port.format(port=server_port), "dbname": "guard"}
+    secret.update(username="guard", password=password)
+    for name, setting in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        fresh_container.setenv(name, setting)
+    fresh_container.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = client.create_secret(Name="ses-guard/db", SecretString=json.dumps(secret))["ARN"]
+        aws.set_client("secretsmanager", client)
+        fresh_container.setenv("DB_SECRET_ARN", arn)
+
+        logged = _invoke_and_collect(lambda_context, caplog, capsys, structured_log)
+
+    for fragment in re.split(r"[@/?#%:]", password):
+        assert fragment not in logged
+
+
 @pytest.mark.parametrize(
     "password", [DELIMITED_PASSWORDS[key] for key in ("slash-at-hash", "question-mark", "stray-percent")]
 )
