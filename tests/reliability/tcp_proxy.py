@@ -24,6 +24,7 @@ class CuttableProxy:
         self._up = True
         self._cut_after_commit = 0  # cut after this many more COMMITs (0: never)
         self._replies_muted = False
+        self._frozen = False  # the server's answers are swallowed, connections kept open: a hung server
         self._closed = False
         self.connections_accepted = 0
         self.connections_refused = 0
@@ -44,6 +45,11 @@ class CuttableProxy:
             self._up = True
             self._cut_after_commit = 0
             self._replies_muted = False
+            self._frozen = False
+
+    def freeze(self) -> None:
+        """The database hangs: connections stay open, but no answer reaches a client until restore()."""
+        self._frozen = True
 
     def cut_after_commit(self, nth: int = 1) -> None:
         """Let the nth COMMIT from now reach the server, then cut before the client gets the answer."""
@@ -101,6 +107,8 @@ class CuttableProxy:
                 # The server answered the COMMIT, so it has committed: lose the answer with the connection.
                 self.cut()
                 return
+            if not from_client and self._frozen:
+                continue
             try:
                 sink.sendall(data)
             except OSError:

@@ -13,14 +13,15 @@ from contextlib import contextmanager
 
 import pymysql
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from ses_guard import cli, database, handlers
 from ses_guard.cli_errors import ExitCode
 from tests import ses_samples as ses
-from tests.conftest import LambdaContext
-from tests.reliability.tcp_proxy import SilentServer
+from tests.conftest import MYSQL_URL, LambdaContext
+from tests.reliability.tcp_proxy import CuttableProxy, SilentServer
 
 mysql_only = pytest.mark.parametrize("database_url", [pytest.param("mysql", marks=pytest.mark.mysql)], indirect=True)
 
@@ -197,3 +198,31 @@ def test_sqlite_locked_by_another_writer_ends_the_invocation_in_time(engine, dat
     assert "database is locked" in str(error)
     [line] = failure_lines(structured_log)
     assert "database is locked" in line["cause"]
+
+
+@mysql_only
+@pytest.mark.parametrize("statement_number", [1, 3], ids=["users lookup", "an insert"])
+def test_a_server_that_hangs_mid_batch_ends_the_invocation_in_time(
+    engine, database_url, structured_log, statement_number
+):
+    target = make_url(MYSQL_URL)
+    proxy = CuttableProxy((target.host or "127.0.0.1", target.port or 3306))
+    proxied = database.build_engine(make_url(database_url).set(host="127.0.0.1", port=proxy.port))
+    sent = []
+
+    def hang_before(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+        if len(sent) == statement_number:
+            proxy.freeze()
+
+    sa_event.listen(proxied, "before_cursor_execute", hang_before)
+    try:
+        with the_container_engine(proxied, afterwards=engine):
+            elapsed, error = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
+    finally:
+        proxy.close()
+
+    assert elapsed < FUNCTION_TIMEOUT_SECONDS
+    assert len(sent) == statement_number and isinstance(error, DBAPIError)
+    [line] = failure_lines(structured_log)
+    assert line["cause"].startswith("the database did not answer in time")
