@@ -5,8 +5,10 @@ data "aws_caller_identity" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
-  in_vpc     = length(var.subnet_ids) > 0
+  # aws provider 6 deprecates aws_region's name and id for region, which 3.39 lacks; both have the
+  # EC2 endpoint, ec2.<region>.<DNS suffix>.
+  region = split(".", data.aws_region.current.endpoint)[1]
+  in_vpc = length(var.subnet_ids) > 0
 
   # Terraform 1.0 has neither cross-variable validation nor preconditions: tobool() of this
   # message fails the plan with it when neither database input is set.

@@ -5,7 +5,9 @@ data "aws_caller_identity" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  # aws provider 6 deprecates aws_region's name and id for region, which 3.39 lacks; both have the
+  # EC2 endpoint, ec2.<region>.<DNS suffix>.
+  region = split(".", data.aws_region.current.endpoint)[1]
 
   kms_key_arn = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
   alert_tiers = toset(["warning", "critical"])
