@@ -1,3 +1,11 @@
+module "preconditions" {
+  source = "./modules/preconditions"
+
+  database_inputs = { db_secret_arn = var.db_secret_arn != null, database_url = var.database_url != null }
+  vpc_inputs      = { subnet_ids = length(var.subnet_ids), security_group_ids = length(var.security_group_ids) }
+  event_batching  = { batch_size = var.event_batch_size, window_seconds = var.event_batching_window_seconds }
+}
+
 module "notifications" {
   source = "./modules/notifications"
 

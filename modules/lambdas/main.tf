@@ -10,22 +10,6 @@ locals {
   region = split(".", data.aws_region.current.endpoint)[1]
   in_vpc = length(var.subnet_ids) > 0
 
-  # Terraform 1.0 has neither cross-variable validation nor preconditions: tobool() of this
-  # message fails the plan with it when neither database input is set.
-  database_is_configured = var.db_secret_arn != null || var.database_url != null ? true : tobool(
-    "Set db_secret_arn (or database_url): every function reads or writes the application database."
-  )
-  one_database_input = var.db_secret_arn == null || var.database_url == null ? true : tobool(
-    "Set db_secret_arn or database_url, not both: the functions would use database_url and ignore the secret."
-  )
-  # The next two would otherwise pass the plan and fail the apply, half-way through.
-  vpc_is_complete = length(var.subnet_ids) > 0 == length(var.security_group_ids) > 0 ? true : tobool(
-    "Set subnet_ids and security_group_ids together: Lambda needs both to run the functions in a VPC."
-  )
-  batching_is_possible = var.event_batch_size <= 10 || var.event_batching_window_seconds >= 1 ? true : tobool(
-    "An event_batch_size above 10 needs an event_batching_window_seconds of at least 1 (an SQS trigger rule)."
-  )
-
   functions = {
     for key, spec in {
       process-events = {

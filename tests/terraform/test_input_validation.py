@@ -4,6 +4,7 @@ where a variable's own rule decides, at `terraform plan` where two inputs must b
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -15,6 +16,9 @@ VALID = {
     "lambda_zip_path": '"ses-guard-lambda.zip"',
     "db_secret_arn": '"arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-db-AbCdEf"',
 }
+
+NAME_RULE = "The name must start with a letter and hold 1-40 letters, digits or hyphens"
+LONGEST_NAME = "A" + "b" * 38 + "9"
 
 WRONG_INPUTS = {
     "warning above critical": ({"send_quota_alarm_percent": "{ warning = 90, critical = 80 }"}, "warning < critical"),
@@ -35,7 +39,11 @@ WRONG_INPUTS = {
         {"sending_breaker_alarms": '["everything"]'},
         "subset of unregistered-recipients",
     ),
-    "name with spaces": ({"name": '"ses guard"'}, "name must be 1-40"),
+    "name with spaces": ({"name": '"ses guard"'}, NAME_RULE),
+    # CloudFormation stack names take letters, digits and hyphens only, and start with a letter.
+    "name with an underscore": ({"name": '"my_app"'}, NAME_RULE),
+    "name starting with a digit": ({"name": '"1app"'}, NAME_RULE),
+    "name one character too long": ({"name": json.dumps(LONGEST_NAME + "x")}, NAME_RULE),
     "unknown users lookup": ({"users_email_lookup": '"index"'}, 'must be "auto" or "scan"'),
 }
 
@@ -113,7 +121,10 @@ def test_plan_refuses_inputs_that_only_work_together(root_config, case):
     plan = run(root_config, "plan", "-input=false", "-no-color")
     output = " ".join((plan.stdout + plan.stderr).split())
     assert plan.returncode == 1, output
+    # The message as the error's own text, not wrapped in a failed conversion ("cannot convert "..." to bool").
+    assert "Error: Invalid value for variable" in output
     assert message in output
+    assert "cannot convert" not in output
 
 
 def test_plan_accepts_the_combinations_done_right(root_config):
@@ -131,3 +142,54 @@ def test_plan_accepts_the_combinations_done_right(root_config):
     )
     plan = run(root_config, "plan", "-input=false", "-no-color")
     assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+# AWS's rules for the names the module derives from `name`, from each service's API reference.
+NAME_RULES = {
+    ("aws_cloudformation_stack", "name"): r"[A-Za-z][A-Za-z0-9-]{0,127}",
+    ("aws_lambda_function", "function_name"): r"[A-Za-z0-9_-]{1,64}",
+    ("aws_iam_role", "name"): r"[\w+=,.@-]{1,64}",
+    ("aws_iam_role_policy", "name"): r"[\w+=,.@-]{1,128}",
+    ("aws_cloudwatch_event_rule", "name"): r"[\w.-]{1,64}",
+    ("aws_sqs_queue", "name"): r"[A-Za-z0-9_-]{1,80}",
+    ("aws_sns_topic", "name"): r"[A-Za-z0-9_-]{1,256}",
+    ("aws_ses_configuration_set", "name"): r"[A-Za-z0-9_-]{1,64}",
+    ("aws_ses_event_destination", "name"): r"[A-Za-z0-9_-]{1,64}",
+    ("aws_cloudwatch_metric_alarm", "alarm_name"): r"[^\x00-\x1f]{1,255}",
+    ("aws_cloudwatch_log_group", "name"): r"[\w./#-]{1,512}",
+    ("aws_kms_alias", "name"): r"alias/(?!aws/)[\w/-]{1,250}",
+}
+
+
+def planned_resources(module: dict):
+    yield from module.get("resources", [])
+    for child in module.get("child_modules", []):
+        yield from planned_resources(child)
+
+
+def test_every_name_derived_from_the_longest_name_is_valid_where_it_is_used(root_config):
+    (root_config / "ses-guard-lambda.zip").write_bytes(b"only hashed by the plan")
+    write_call(
+        root_config,
+        {
+            **VALID,
+            "name": json.dumps(LONGEST_NAME),
+            "create_kms_key": "true",
+            "create_sending_breaker": "true",
+            "lambda_runtime": '"python3.8"',  # the newest provider 3.39 knows (README, Versions)
+        },
+    )
+    plan = run(root_config, "plan", "-input=false", "-no-color", "-out=names.tfplan")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    show = run(root_config, "show", "-json", "names.tfplan")
+    assert show.returncode == 0, show.stderr
+    checked, invalid = set(), []
+    for resource in planned_resources(json.loads(show.stdout)["planned_values"]["root_module"]):
+        for (type_name, attribute), rule in NAME_RULES.items():
+            if resource["type"] == type_name:
+                checked.add(type_name)
+                value = resource["values"][attribute]
+                if not re.fullmatch(rule, value):
+                    invalid.append(f"{resource['address']}: {attribute} = {value!r}")
+    assert invalid == []
+    assert checked == {type_name for type_name, _ in NAME_RULES}
