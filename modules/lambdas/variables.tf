@@ -3,8 +3,8 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
-    error_message = "The name must be 1-40 letters, digits, hyphens or underscores, so that <name>-suppress-bouncing-users fits Lambda's 64 characters."
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,39}$", var.name))
+    error_message = "The name must start with a letter and hold 1-40 letters, digits or hyphens: it names a CloudFormation stack (<name>-ses-events-source), and <name>-suppress-bouncing-users must fit the 64 characters of Lambda function, IAM role and EventBridge rule names."
   }
 }
 
