@@ -146,11 +146,13 @@ def test_handlers_import_from_the_package_alone(two_builds, tmp_path, lambda_pyt
         "import sys, ses_guard.handlers, sqlalchemy, pymysql, aws_lambda_powertools;"
         "assert all(m.__file__.startswith(sys.argv[1]) for m in (ses_guard.handlers, sqlalchemy, pymysql));"
         "print(', '.join(h for h in ('process_events', 'sync_thresholds', 'suppress_bouncing_users',"
-        " 'disable_sending') if callable(getattr(ses_guard.handlers, h))))"
+        " 'disable_sending', 'watch_enforcement') if callable(getattr(ses_guard.handlers, h))))"
     )
     completed = run_packaged(lambda_python, tmp_path, runtime_provided, probe, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "process_events, sync_thresholds, suppress_bouncing_users, disable_sending"
+    assert completed.stdout.strip() == (
+        "process_events, sync_thresholds, suppress_bouncing_users, disable_sending, watch_enforcement"
+    )
 
 
 def test_the_compiled_extensions_of_the_package_load_on_the_runtime_python(
