@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Prefix of every resource name, and the service name the functions log and publish metrics under (POWERTOOLS_SERVICE_NAME). The IAM role names derive from it and IAM is global: in an account with the module in several regions, give each region its own name (e.g. ses-guard-euw1)."
+  description = "Prefix of every resource name, and the service name the functions log and publish metrics under (POWERTOOLS_SERVICE_NAME): 1-40 letters, digits or hyphens, starting with a letter. The IAM role names derive from it and IAM is global: in an account with the module in several regions, give each region its own name (e.g. ses-guard-euw1)."
   type        = string
 
   validation {

@@ -4,7 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 3.39"
+      version = ">= 3.39, < 7.0"
     }
   }
 }
