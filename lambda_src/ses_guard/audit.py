@@ -15,6 +15,8 @@ from ses_guard.settings import get_settings
 
 THRESHOLD_CHANGED = "threshold_changed"
 SENDING_DISABLED = "sending_disabled"
+# The breaker's alarm fired, but the guard's own records did not back it: sending was left on.
+SENDING_DISABLE_REFUSED = "sending_disable_refused"
 USER_INVALIDATED = "user_invalidated"
 ENFORCEMENT_CHANGED = "enforcement_changed"
 SUPPRESSION_ADDED = "suppression_added"

@@ -6,7 +6,7 @@ import functools
 from dataclasses import asdict
 from typing import Any, Callable, Dict
 
-from ses_guard import aws, breaker, database, enforcement, hygiene, processor, thresholds
+from ses_guard import aws, breaker, database, enforcement, hygiene, processor, provenance, thresholds
 from ses_guard.observability import logger, metrics
 from ses_guard.settings import get_settings
 
@@ -35,7 +35,8 @@ def _ends_in_time_with_a_reason(handler: Handler) -> Handler:
 @_ends_in_time_with_a_reason
 def process_events(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """SNS- or SQS-triggered: log every recipient of every SES event, count mail to non-users."""
-    return processor.handle_lambda_event(event, processor.get_store())
+    account_id = provenance.Home.of_arn(context.invoked_function_arn).account_id
+    return processor.handle_lambda_event(event, processor.get_store(), provenance.Source.of(get_settings(), account_id))
 
 
 @logger.inject_lambda_context
@@ -56,9 +57,9 @@ def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
 @_ends_in_time_with_a_reason
 def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Subscribed to the critical alert topic: the breaker (see ses_guard.breaker)."""
-    account_id = context.invoked_function_arn.split(":")[4]
+    home = provenance.Home.of_arn(context.invoked_function_arn)
     clients = {name: aws.client(name) for name in ("ses", "sns", "cloudwatch")}
-    outcome = breaker.handle(event, get_settings(), account_id, clients, database.get_engine())
+    outcome = breaker.handle(event, get_settings(), home, clients, database.get_engine())
     return asdict(outcome)
 
 

@@ -44,6 +44,10 @@ DETAIL_KEYS: Dict[str, str] = {
     "Subscription": "subscription",
 }
 
+# eventSource of a Lambda event's records: how a record reached the function (see provenance.py).
+SQS_SOURCE = "aws:sqs"
+SNS_SOURCE = "aws:sns"
+
 _SNS_HANDSHAKES = {"SubscriptionConfirmation", "UnsubscribeConfirmation"}
 _SES_HANDSHAKE = "AmazonSnsSubscriptionSucceeded"
 _FRACTION = re.compile(r"\.(\d+)")
@@ -56,10 +60,12 @@ class InvalidRecord(ValueError):
 
 @dataclass(frozen=True)
 class InboundRecord:
-    """One record of a Lambda event: its SQS id (for batchItemFailures) and its raw payload."""
+    """One record of a Lambda event: its SQS id (for batchItemFailures), its raw payload, and how it arrived
+    (SQS_SOURCE, SNS_SOURCE, or None for a bare notification, e.g. from a file)."""
 
     record_id: Optional[str]
     payload: Any
+    via: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -148,16 +154,12 @@ def inbound_records(event: Any) -> List[InboundRecord]:
     records = []
     for raw in event["Records"]:
         raw = raw if isinstance(raw, dict) else {}
-        if raw.get("eventSource") == "aws:sqs":
-            records.append(InboundRecord(record_id=raw.get("messageId"), payload=raw.get("body")))
-        elif raw.get("EventSource") == "aws:sns" and isinstance(raw.get("Sns"), dict):
+        if raw.get("eventSource") == SQS_SOURCE:
+            records.append(InboundRecord(record_id=raw.get("messageId"), payload=raw.get("body"), via=SQS_SOURCE))
+        elif raw.get("EventSource") == SNS_SOURCE and isinstance(raw.get("Sns"), dict):
             sns = raw["Sns"]
-            records.append(
-                InboundRecord(
-                    record_id=sns.get("MessageId"),
-                    payload={"Type": sns.get("Type"), "MessageId": sns.get("MessageId"), "Message": sns.get("Message")},
-                )
-            )
+            envelope = {key: sns.get(key) for key in ("Type", "MessageId", "TopicArn", "Message")}
+            records.append(InboundRecord(record_id=sns.get("MessageId"), payload=envelope, via=SNS_SOURCE))
         else:
             records.append(InboundRecord(record_id=raw.get("messageId"), payload=raw))
     return records

@@ -65,6 +65,10 @@ class Settings:
     hygiene_invalidate_on_complaint: bool = True
     # Hygiene also puts the addresses it invalidates on the SES account suppression list.
     sync_suppression_list: bool = False
+    # Where SES events may come from (see provenance.py): the events topic, and the sending account for the
+    # CLI (in Lambda, the function's own account).
+    events_topic_arn: Optional[str] = None
+    sending_account_id: Optional[str] = None
 
 
 def _identifier(env: Mapping[str, str], key: str, default: str) -> str:
@@ -145,6 +149,13 @@ def bounce_types(raw: str, variable: Optional[str] = None) -> Tuple[str, ...]:
     return types
 
 
+def _account_id(env: Mapping[str, str], key: str) -> Optional[str]:
+    raw = env.get(key, "").strip()
+    if raw and not (len(raw) == 12 and raw.isdigit()):
+        raise ConfigurationError(f"{key}={raw!r} is not a 12-digit AWS account id")
+    return raw or None
+
+
 def from_env(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping; raises ConfigurationError naming the bad variable."""
     metrics_namespace = env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE
@@ -177,6 +188,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         ),
         hygiene_invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", True),
         sync_suppression_list=_bool(env, "SYNC_SUPPRESSION_LIST", False),
+        events_topic_arn=env.get("EVENTS_TOPIC_ARN", "").strip() or None,
+        sending_account_id=_account_id(env, "SENDING_ACCOUNT_ID"),
     )
 
 

@@ -384,21 +384,30 @@ def test_the_breaker_disables_sending_on_its_alarm_with_evidence(account, engine
     )
 
 
-def test_the_breaker_announces_the_disabling_even_when_the_database_is_down(account, engine, lambda_context):
-    with database_down(engine), pytest.raises(OperationalError, match="database is down"):
-        handlers.disable_sending(alarm_event(), lambda_context)
+def test_the_breaker_refuses_and_says_so_when_the_database_is_down(account, engine, lambda_context, caplog):
+    leak_scenario_logged(engine)
+    with database_down(engine):
+        result = handlers.disable_sending(alarm_event(), lambda_context)
 
-    assert account["ses"].get_account_sending_enabled()["Enabled"] is False
+    assert result["acted_on"] == []
+    [refusal] = result["refused"]
+    assert refusal.startswith("the guard's database could not be read ((")
+    assert refusal.endswith("OperationalError) database is down), so the alarm could not be checked")
+    assert account["ses"].get_account_sending_enabled()["Enabled"] is True
     [notice] = account["critical"].read()
-    assert notice["Subject"] == "CRITICAL: SES sending disabled by ses-guard"
-    [evidence] = [line for line in notice["Message"].splitlines() if "evidence" in line]
+    assert notice["Subject"] == "CRITICAL: ses-guard refused to disable SES sending"
+    [evidence] = [line for line in notice["Message"].splitlines() if line.startswith("The evidence")]
     assert evidence.startswith("The evidence could not be read from the database: (")
     assert evidence.endswith("OperationalError) database is down")
-    assert "aws ses update-account-sending-enabled --enabled" in notice["Message"]
+    assert "aws ses update-account-sending-enabled --no-enabled" in notice["Message"]
+    # The refusal could not be recorded either: said in one line, and the invocation still ended normally.
+    [line] = logged(caplog, "breaker could not record the audit row")
+    assert line.reason.endswith("OperationalError) database is down")
     assert audit_entries(engine) == []
 
 
 def test_the_breaker_records_the_disabling_even_when_sns_fails(account, engine, lambda_context):
+    leak_scenario_logged(engine)
     account["sns"].delete_topic(TopicArn=get_settings().critical_topic_arn)
 
     with pytest.raises(ClientError, match="NotFound"):
@@ -414,6 +423,7 @@ def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, 
     account["ses"].create_configuration_set(ConfigurationSet={"Name": "marketing"})
     monkeypatch.setenv("BREAKER_CONFIGURATION_SETS", '["marketing"]')
     get_settings.cache_clear()
+    leak_scenario_logged(engine)
 
     handlers.disable_sending(alarm_event(), lambda_context)
 

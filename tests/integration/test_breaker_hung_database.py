@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pymysql
@@ -10,8 +11,14 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from ses_guard import breaker, database
+from ses_guard.provenance import Home
 from ses_guard.settings import get_settings
-from tests.integration.test_automation import account, alarm_event, audit_entries  # noqa: F401 (fixture)
+from tests.integration.test_automation import (  # noqa: F401 (fixture)
+    account,
+    alarm_event,
+    audit_entries,
+    leak_scenario_logged,
+)
 
 pytestmark = [pytest.mark.mysql, pytest.mark.parametrize("database_url", ["mysql"], indirect=True)]
 
@@ -32,19 +39,41 @@ def evidence_table_locked(database_url):
         session.close()
 
 
-def test_a_hung_database_does_not_hold_back_the_announcement(account, engine, evidence_table_locked):  # noqa: F811
+@pytest.fixture
+def leak_logged(engine):
+    leak_scenario_logged(engine)
+
+
+def test_a_hung_database_does_not_hold_back_the_announcement(account, leak_logged, engine, evidence_table_locked):  # noqa: F811
+    """The evidence cannot be read: the breaker refuses (it acts only on the guard's own records), and says so
+    on the critical topic within its bound, not when the lock is released or Lambda's timeout ends it."""
     settings = get_settings()
     clients = {name: account[name] for name in ("ses", "sns", "cloudwatch")}
+    started = time.monotonic()
 
     outcome = breaker.handle(
-        alarm_event(), settings, "123456789012", clients, database.get_engine(), evidence_timeout=timedelta(seconds=1)
+        alarm_event(),
+        settings,
+        Home("aws", "us-east-1", "123456789012"),
+        clients,
+        database.get_engine(),
+        evidence_timeout=timedelta(seconds=1),
     )
 
-    assert outcome.acted_on
-    assert account["ses"].get_account_sending_enabled()["Enabled"] is False
+    elapsed = time.monotonic() - started
     [notice] = account["critical"].read()
+    # Evidence read and audit write, 1 s each, plus the AWS calls; the lock holds for RELEASE_AFTER_SECONDS.
+    assert elapsed < 5, f"the breaker took {elapsed:.1f} s"
+    assert outcome.acted_on == []
+    assert outcome.refused == [
+        "the guard's database could not be read (the database did not answer within 1 s), "
+        "so the alarm could not be checked"
+    ]
+    assert account["ses"].get_account_sending_enabled()["Enabled"] is True
+    assert notice["Subject"] == "CRITICAL: ses-guard refused to disable SES sending"
     assert (
         "The evidence could not be read from the database: the database did not answer within 1 s"
         in (notice["Message"])
     )
-    assert [(e["action"], e["target"]) for e in audit_entries(engine)] == [("sending_disabled", "account")]
+    # Only the evidence's table is locked: the refusal itself is on record.
+    assert [(e["action"], e["target"]) for e in audit_entries(engine)] == [("sending_disable_refused", "account")]

@@ -11,7 +11,8 @@ import json
 
 import pytest
 
-from ses_guard import handlers
+from ses_guard import handlers, processor
+from ses_guard.parsing import InboundRecord
 from ses_guard.settings import get_settings
 from tests import ses_samples as ses
 from tests.support import moto_ses
@@ -41,6 +42,9 @@ def breaker(monkeypatch, engine, moto_clients):
     monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM]))
     get_settings.cache_clear()
     clients["topic"] = topic
+    # The guard's own evidence is there: only the notification under test decides.
+    leak = ses.notification("Delivery", [f"victim{n}@elsewhere.test" for n in range(10)], source_ip=ses.ATTACKER_IP)
+    processor.process([InboundRecord("leak", leak)], processor.get_store())
     return clients
 
 
@@ -93,6 +97,29 @@ FORGERIES = {
     "topic-look-alike": lambda topic: (alarm_message(), topic + "-public"),
     "topic-in-another-account": lambda topic: (alarm_message(), topic.replace(ACCOUNT, "999999999999")),
     "topic-missing": lambda topic: (alarm_message(), None),
+    # Issue 11: a genuine transition names this account's and region's allowlisted alarm in its AlarmArn.
+    "alarm-arn-missing": lambda topic: (
+        {k: v for k, v in alarm_message().items() if k != "AlarmArn"},
+        topic,
+    ),
+    "alarm-arn-other-account": lambda topic: (
+        alarm_message(AlarmArn=f"arn:aws:cloudwatch:us-east-1:999999999999:alarm:{BREAKER_ALARM}"),
+        topic,
+    ),
+    "alarm-arn-other-region": lambda topic: (
+        alarm_message(AlarmArn=f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:{BREAKER_ALARM}"),
+        topic,
+    ),
+    "alarm-arn-other-alarm": lambda topic: (
+        alarm_message(AlarmArn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:someone-elses-alarm"),
+        topic,
+    ),
+    "alarm-arn-other-partition": lambda topic: (
+        alarm_message(AlarmArn=f"arn:aws-cn:cloudwatch:us-east-1:{ACCOUNT}:alarm:{BREAKER_ALARM}"),
+        topic,
+    ),
+    "already-in-alarm": lambda topic: (alarm_message(OldStateValue="ALARM"), topic),
+    "old-state-missing": lambda topic: ({k: v for k, v in alarm_message().items() if k != "OldStateValue"}, topic),
     "alarm-wrapped-in-an-sns-envelope": lambda topic: (ses.sns_envelope(alarm_message()), topic),
     "alarm-as-a-list": lambda topic: ([alarm_message()], topic),
     "fields-nested-under-Message": lambda topic: ({"Message": alarm_message()}, topic),

@@ -59,7 +59,13 @@ def test_an_event_type_that_is_a_list_is_skipped_or_fails_alone(engine, lambda_c
 
 def test_an_sns_type_that_is_a_list_fails_only_its_record(engine, lambda_context):
     # parsing.py _unwrap: `payload["Type"] in _SNS_HANDSHAKES` -> TypeError: unhashable type: 'list'
-    body = json.dumps({"Type": ["Notification"], "Message": json.dumps(ses.notification("Delivery", ["a@b.test"]))})
+    body = json.dumps(
+        {
+            "Type": ["Notification"],
+            "TopicArn": ses.sns_envelope({})["TopicArn"],
+            "Message": json.dumps(ses.notification("Delivery", ["a@b.test"])),
+        }
+    )
     invoke_and_check(engine, lambda_context, body)
 
 

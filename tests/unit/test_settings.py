@@ -53,6 +53,7 @@ def test_automation_lists_and_maps_are_read_from_json():
         ({"BREAKER_ALARM_NAMES": '[""]'}, "BREAKER_ALARM_NAMES"),
         ({"HYGIENE_INVALIDATE_ON_COMPLAINT": "maybe"}, "HYGIENE_INVALIDATE_ON_COMPLAINT"),
         ({"USERS_EMAIL_LOOKUP": "index"}, "USERS_EMAIL_LOOKUP='index' is not one of auto, scan"),
+        ({"SENDING_ACCOUNT_ID": "12345"}, "SENDING_ACCOUNT_ID='12345' is not a 12-digit AWS account id"),
     ],
 )
 def test_bad_values_name_the_variable(env, message):
