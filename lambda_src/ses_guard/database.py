@@ -7,6 +7,8 @@ import re
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from sqlalchemy import URL, create_engine, event
@@ -21,10 +23,16 @@ _engine: Optional[Engine] = None
 
 # Engines named in an RDS secret that this package has a driver for.
 _SECRET_DRIVERS = {"mysql": "mysql+pymysql", "mariadb": "mysql+pymysql", "aurora-mysql": "mysql+pymysql"}
+# The CAs of every region's RDS and of RDS Proxy, shipped in the package (scripts/rds_ca_bundle.py).
+RDS_CA_BUNDLE = Path(__file__).with_name("rds-ca-bundle.pem")
 
 
-def url_from_secret(secret: dict) -> URL:
-    """A URL from a Secrets Manager secret in the RDS JSON format (host, port, username, password, dbname)."""
+def url_from_secret(secret: dict, ca_bundle: Optional[str] = None) -> URL:
+    """A URL from a Secrets Manager secret in the RDS JSON format (host, port, username, password, dbname).
+
+    The connection goes over TLS, the server's certificate verified against the RDS CAs (or ca_bundle,
+    DB_CA_BUNDLE) and its host name: the credentials and the recipients cross the network.
+    """
     missing = [key for key in ("host", "username", "password") if not secret.get(key)]
     if missing:
         raise ConfigurationError(f"database secret lacks {', '.join(missing)}")
@@ -38,7 +46,7 @@ def url_from_secret(secret: dict) -> URL:
         host=secret["host"],
         port=int(secret.get("port") or 3306),
         database=secret.get("dbname") or None,
-        query={"charset": "utf8mb4"},
+        query={"charset": "utf8mb4", "ssl_ca": ca_bundle or str(RDS_CA_BUNDLE), "ssl_check_hostname": "true"},
     )
 
 
@@ -52,6 +60,35 @@ PERCENT_ENCODING_HINT = (
 )
 
 
+TLS_REQUIRED = (
+    "the database server offered no TLS, which a connection from the RDS secret requires: "
+    "enable TLS on the server (RDS has it on by default)"
+)
+
+
+@lru_cache(maxsize=1)
+def _tls_only_connection() -> type:
+    """PyMySQL's connection, refusing a server that offers no TLS before it authenticates.
+
+    PyMySQL itself goes on in plain text then, and a server (or someone in between who stripped the offer)
+    may ask for the password in clear. Imported on first use: the driver is not needed at import time.
+    """
+    import pymysql
+    from pymysql.constants import CLIENT, CR
+
+    class TLSOnlyConnection(pymysql.connections.Connection):
+        def _request_authentication(self):
+            if not self.server_capabilities & CLIENT.SSL:
+                raise pymysql.err.OperationalError(CR.CR_SSL_CONNECTION_ERROR, TLS_REQUIRED)
+            super()._request_authentication()
+
+    return TLSOnlyConnection
+
+
+def _connect_over_tls_only(_dialect, _record, cargs, cparams):
+    return _tls_only_connection()(*cargs, **cparams)
+
+
 def resolve_url(settings: Settings) -> URL:
     if settings.database_url:
         return parse_database_url(settings.database_url)
@@ -61,7 +98,7 @@ def resolve_url(settings: Settings) -> URL:
             secret = json.loads(response["SecretString"])
         except (KeyError, ValueError):
             raise ConfigurationError("the database secret is not a JSON SecretString") from None
-        return url_from_secret(secret)
+        return url_from_secret(secret, settings.db_ca_bundle)
     raise ConfigurationError("set DATABASE_URL or DB_SECRET_ARN")
 
 
@@ -167,6 +204,9 @@ def build_engine(
         event.listen(engine, "checkout", bounds.on_checkout)
         event.listen(engine, "before_cursor_execute", bounds.before_statement)
         event.listen(engine, "commit", bounds.before_commit)
+        if "ssl_ca" in url.query:
+            # After the bounds: it connects with the parameters they set.
+            event.listen(engine, "do_connect", _connect_over_tls_only)
     return engine
 
 

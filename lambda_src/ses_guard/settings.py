@@ -48,6 +48,7 @@ class Settings:
     db_secret_arn: Optional[str] = None
     db_pool_recycle_seconds: int = 300
     db_timeout_seconds: int = DEFAULT_DB_TIMEOUT_SECONDS
+    db_ca_bundle: Optional[str] = None  # CAs for a connection from the secret; None: the RDS CAs shipped
     users: UsersTable = UsersTable()
     metrics_namespace: str = DEFAULT_NAMESPACE
     service_name: str = DEFAULT_SERVICE
@@ -164,6 +165,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
         db_secret_arn=env.get("DB_SECRET_ARN", "").strip() or None,
         db_pool_recycle_seconds=_positive_int(env, "DB_POOL_RECYCLE_SECONDS", 300),
         db_timeout_seconds=_positive_int(env, "DB_TIMEOUT_SECONDS", DEFAULT_DB_TIMEOUT_SECONDS),
+        db_ca_bundle=env.get("DB_CA_BUNDLE", "").strip() or None,
         users=UsersTable(
             name=_identifier(env, "USERS_TABLE", "users"),
             id_column=_identifier(env, "USERS_ID_COLUMN", "user_id"),
