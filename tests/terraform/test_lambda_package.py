@@ -128,8 +128,11 @@ def test_entries_carry_no_build_time_or_machine_details(two_builds):
 
 def test_package_holds_the_code_and_its_dependencies_but_not_boto3(two_builds):
     with zipfile.ZipFile(two_builds[0]) as archive:
-        top_level = {name.split("/", 1)[0] for name in archive.namelist()}
+        names = archive.namelist()
+    top_level = {name.split("/", 1)[0] for name in names}
     assert {"ses_guard", "sqlalchemy", "pymysql", "aws_lambda_powertools"} <= top_level
+    # The CAs a connection from the RDS secret verifies the server against.
+    assert "ses_guard/rds-ca-bundle.pem" in names
     # Lambda's Python runtime provides boto3; a second copy would only grow the package.
     assert not top_level & {"boto3", "botocore", "s3transfer"}
     # The wheels are Lambda's (Linux, CPython 3.12), not this machine's.
