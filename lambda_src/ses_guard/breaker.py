@@ -382,19 +382,18 @@ def trip(
     retries, and the retry announces); a failed audit row is not (see _record_within).
     """
     reason = f"{alarm.alarm_name} in ALARM: {alarm.reason}"
-    entries = []
     if settings.breaker_configuration_sets:
         for name in settings.breaker_configuration_sets:
             ses.update_configuration_set_sending_enabled(ConfigurationSetName=name, Enabled=False)
-            entries.append(
-                audit.AuditEntry(audit.SENDING_DISABLED, f"configuration-set:{name}", reason, None, "disabled")
-            )
+        before_values: List[Optional[str]] = [None] * len(settings.breaker_configuration_sets)
     else:
         before = ses.get_account_sending_enabled().get("Enabled")
         ses.update_account_sending_enabled(Enabled=False)
-        entries.append(
-            audit.AuditEntry(audit.SENDING_DISABLED, "account", reason, "enabled" if before else "disabled", "disabled")
-        )
+        before_values = ["enabled" if before else "disabled"]
+    entries = [
+        audit.AuditEntry(audit.SENDING_DISABLED, target, reason, before_value, "disabled")
+        for (_, target), before_value in zip(_targets(settings), before_values)
+    ]
     targets = [label for label, _ in _targets(settings)]
     logger.warning(
         "SES sending disabled",
