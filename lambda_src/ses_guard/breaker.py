@@ -371,7 +371,7 @@ def trip(
     ses: Any,
     sns: Any,
     engine: Engine,
-    evidence: Optional[Evidence],
+    evidence: Optional[Evidence] = None,
     evidence_error: Optional[str] = None,
     timeout: timedelta = EVIDENCE_TIMEOUT,
 ) -> List[str]:

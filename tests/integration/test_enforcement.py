@@ -113,7 +113,15 @@ def test_sending_disabled_by_someone_else_is_critical(account, engine, lambda_co
 
 def test_sending_disabled_by_the_guards_breaker_raises_no_alarm_metric(account, engine, lambda_context):
     handlers.watch_enforcement({}, lambda_context)
-    alarm = breaker.AlarmNotification("app-unregistered-recipients-critical", "123456789012", "ALARM", "test", "now")
+    alarm = breaker.AlarmNotification(
+        alarm_name="app-unregistered-recipients-critical",
+        alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:app-unregistered-recipients-critical",
+        account_id="123456789012",
+        old_state="OK",
+        new_state="ALARM",
+        reason="test",
+        state_change_time="now",
+    )
     breaker.trip(alarm, get_settings(), account["ses"], account["sns"], engine)
     account["critical"].read()  # the breaker's own announcement
 
@@ -126,7 +134,15 @@ def test_sending_disabled_by_the_guards_breaker_raises_no_alarm_metric(account, 
 
 
 def test_an_old_breaker_disabling_does_not_excuse_a_new_one_by_someone_else(account, engine, lambda_context):
-    alarm = breaker.AlarmNotification("app-unregistered-recipients-critical", "123456789012", "ALARM", "test", "now")
+    alarm = breaker.AlarmNotification(
+        alarm_name="app-unregistered-recipients-critical",
+        alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:app-unregistered-recipients-critical",
+        account_id="123456789012",
+        old_state="OK",
+        new_state="ALARM",
+        reason="test",
+        state_change_time="now",
+    )
     breaker.trip(alarm, get_settings(), account["ses"], account["sns"], engine)
     handlers.watch_enforcement({}, lambda_context)
     account["ses"].update_account_sending_enabled(Enabled=True)  # the operator, after investigating
