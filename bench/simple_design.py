@@ -148,12 +148,12 @@ class Processor:
         self.counted = 0
 
     def handle(self, event: dict) -> None:
-        from ses_guard import processor
+        from ses_guard import processor, provenance
         from ses_guard.observability import metrics
 
         emitted = io.StringIO()
         with contextlib.redirect_stdout(emitted):
-            processor.handle_lambda_event(event, self.store)
+            processor.handle_lambda_event(event, self.store, provenance.Source(account_id=ses.ACCOUNT))
             metrics.flush_metrics()
         # The EMF document CloudWatch would read from the log: what the alarm would count.
         for line in emitted.getvalue().splitlines():

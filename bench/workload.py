@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from ses_guard import database, migrate
-from ses_guard.parsing import InboundRecord
+from ses_guard.parsing import SQS_SOURCE, InboundRecord
 from tests import ses_samples as ses
 
 USERS = 1_000_000
@@ -65,7 +65,8 @@ def sqs_bodies(count: int, tag: str) -> List[str]:
 
 
 def records(bodies: List[str]) -> List[InboundRecord]:
-    return [InboundRecord(f"m{n}", body) for n, body in enumerate(bodies)]
+    # Through SQS, as in Lambda: the processor checks each envelope's topic (ses_guard/provenance.py).
+    return [InboundRecord(f"m{n}", body, via=SQS_SOURCE) for n, body in enumerate(bodies)]
 
 
 def batches(items: list, size: int) -> List[list]:
