@@ -63,6 +63,14 @@ class ColumnCollation:
         return key.isascii()
 
 
+def _ascii_prefix(key: str) -> str:
+    """The key's leading ASCII characters, up to its first other one."""
+    for position, character in enumerate(key):
+        if not character.isascii():
+            return key[:position]
+    return key
+
+
 def column_collation(connection: Connection, config: UsersTable) -> Optional[ColumnCollation]:
     """The email column's collation on MySQL/MariaDB and whether the index path can use it; None when the
     server shows no such column (yet).
@@ -120,8 +128,15 @@ class UserLookup:
         else:
             rest = sorted(wanted)
         if rest:
-            broad = connection.execute(self._broad_search(connection.dialect), {"addresses": rest})
-            self._collect(broad, wanted, found)
+            search = self._broad_search(connection.dialect)
+            prefixes = sorted({_ascii_prefix(key) for key in rest})
+            if uses_index and all(prefixes):
+                # The column ignores ASCII case, so its index can narrow the search to the keys' leading
+                # ASCII characters: a stored address the rule matches starts with them, in any case (or with a
+                # space: the index query above fetched all of those).
+                starts = [self._email.startswith(prefix, autoescape=True) for prefix in prefixes]
+                search = search.where(or_(*starts))
+            self._collect(connection.execute(search, {"addresses": rest}), wanted, found)
         return found
 
     @staticmethod

@@ -220,6 +220,7 @@ def test_the_collation_is_read_once_per_container_and_batches_stay_at_four_state
 NON_ASCII_CAPITALS = {
     "sharp-s-unicode_ci": ("COLLATE utf8mb4_unicode_ci", "STRAẞE@example.de", "STRAẞE@example.de"),
     "sharp-s-lowercase": ("COLLATE utf8mb4_unicode_ci", "STRAẞE@example.de", "straße@example.de"),
+    "sharp-s-leading-spaces": ("COLLATE utf8mb4_unicode_ci", "  STRAẞE@example.de ", "straße@example.de"),
     "dotted-i-general_ci": ("COLLATE utf8mb4_general_ci", "İLKNUR@example.tr", "İLKNUR@example.tr"),
     "dotted-i-mixed": ("COLLATE utf8mb4_general_ci", "İLKNUR@example.tr", "İlknur@example.tr"),
     "final-sigma-bin": ("COLLATE utf8mb4_bin", "ΟΔΟΣ@example.gr", "ΟΔΟΣ@example.gr"),
