@@ -50,7 +50,8 @@ output "alarm_specs" {
       name          = alarm.alarm_name
       namespace     = alarm.namespace
       metric_name   = alarm.metric_name
-      dimensions    = alarm.dimensions
+      # Refreshed alarms without dimensions read back {} where the configuration says null: the same, for a clean re-plan.
+      dimensions    = alarm.dimensions == null ? {} : alarm.dimensions
       alarm_actions = alarm.alarm_actions
       ok_actions    = alarm.ok_actions
     }
