@@ -12,6 +12,7 @@ operator's decision after investigating.
 from __future__ import annotations
 
 import json
+import math
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -76,10 +77,14 @@ class EvidenceRule:
 
 @dataclass
 class Evidence:
-    unregistered_pairs: int = 0  # (message, recipient) pairs from this account, recorded within the rule's window
+    """What the database holds; a field is None until it was read."""
+
+    # (message, recipient) pairs from this account recorded within the rule's window, counted up to the
+    # threshold: the decision needs no more, and a large leak must not make the count slow.
+    unregistered_pairs: Optional[int] = None
     source_ips: List[Tuple[Optional[str], int]] = field(default_factory=list)
     caller_identities: List[Tuple[Optional[str], int]] = field(default_factory=list)
-    unregistered_sends: int = 0
+    unregistered_sends: Optional[int] = None
 
 
 @dataclass
@@ -176,12 +181,14 @@ def evidence_rule(metric_alarm: Mapping) -> Optional[EvidenceRule]:
     return EvidenceRule(threshold=threshold, window=timedelta(seconds=window))
 
 
-def gather_evidence(engine: Engine, now: datetime, account_id: str, rule: Optional[EvidenceRule]) -> Evidence:
-    """The guard's own records: unregistered pairs within the rule's window (by the time the guard recorded
-    them, as the metric counts them), and who sent to strangers lately (the top source IPs and callers)."""
+def gather_evidence(
+    engine: Engine, now: datetime, account_id: str, rule: Optional[EvidenceRule], evidence: Evidence
+) -> Evidence:
+    """Fill `evidence` from the guard's own records: first the unregistered pairs within the rule's window (by
+    the time the guard recorded them, as the metric counts them; what the decision needs), then who sent to
+    strangers lately (the top source IPs and callers; what the on-call needs)."""
     log = unvalidated_email_log
     since = now - EVIDENCE_WINDOW
-    evidence = Evidence()
     with engine.connect() as connection:
         if rule is not None:
             # The database's clock, which wrote created_at: the functions' clock and time zone may differ.
@@ -190,10 +197,11 @@ def gather_evidence(engine: Engine, now: datetime, account_id: str, rule: Option
                 select(log.c.ses_message_id, log.c.destination_address)
                 .where(log.c.sending_account_id == account_id, log.c.created_at >= recorded_since)
                 .distinct()
+                .limit(math.ceil(rule.threshold))
                 .subquery()
             )
             evidence.unregistered_pairs = connection.execute(select(func.count()).select_from(pairs)).scalar_one()
-        evidence.unregistered_sends = connection.execute(
+        unregistered_sends = connection.execute(
             select(func.count()).select_from(log).where(log.c.timestamp >= since)
         ).scalar_one()
         for column, target in (
@@ -209,6 +217,7 @@ def gather_evidence(engine: Engine, now: datetime, account_id: str, rule: Option
                 .limit(EVIDENCE_TOP)
             )
             target.extend((value, sends) for value, sends in connection.execute(query))
+        evidence.unregistered_sends = unregistered_sends  # last: set, the lists above are complete
     return evidence
 
 
@@ -218,7 +227,7 @@ def why_refused(
     """Why the evidence does not support disabling sending, or None when it does."""
     if rule is None:
         return None
-    if evidence is None:
+    if evidence is None or evidence.unregistered_pairs is None:
         return f"the guard's database could not be read ({evidence_error}), so the alarm could not be checked"
     if evidence.unregistered_pairs < rule.threshold:
         return (
@@ -242,7 +251,7 @@ def _findings(evidence: Optional[Evidence], evidence_error: Optional[str]) -> st
     def ranked(rows: List[Tuple[Optional[str], int]]) -> str:
         return "\n".join(f"  {value or '(unknown)'}: {sends}" for value, sends in rows) or "  (none logged)"
 
-    if evidence is None:
+    if evidence is None or evidence.unregistered_sends is None:
         return f"The evidence could not be read from the database: {evidence_error}\n"
     return (
         f"Mail to addresses that are not users in the last {_duration(EVIDENCE_WINDOW)}: "
@@ -304,14 +313,21 @@ def _cause(error: BaseException, timeout: timedelta) -> str:
 
 def _evidence_within(
     engine: Engine, now: datetime, home: Home, rule: Optional[EvidenceRule], timeout: timedelta
-) -> Tuple[Optional[Evidence], Optional[str]]:
-    """The evidence, or why there is none (logged here, said in the announcement, never raised)."""
+) -> Tuple[Evidence, Optional[str]]:
+    """The evidence, and why some or all of it is missing (logged here, said in the announcement, never raised).
+
+    The pairs the decision needs are read first: when only the slower ranking of senders runs out of time (a
+    large leak), the breaker still decides, and says the ranking is missing.
+    """
+    evidence = Evidence()
     try:
-        return _within(timeout, lambda: gather_evidence(engine, now, home.account_id, rule)), None
+        _within(timeout, lambda: gather_evidence(engine, now, home.account_id, rule, evidence))
     except Exception as error:
         reason = _cause(error, timeout)
         logger.error("breaker could not read the evidence", extra={"reason": reason})
-        return None, reason
+        # Only what was read in time: the abandoned read may still be filling `evidence`.
+        return Evidence(unregistered_pairs=evidence.unregistered_pairs), reason
+    return evidence, None
 
 
 def _record_within(
@@ -400,7 +416,7 @@ def trip(
         extra={
             "alarm": alarm.alarm_name,
             "targets": targets,
-            "top_source_ips": None if evidence is None else evidence.source_ips,
+            "top_source_ips": None if evidence is None or evidence.unregistered_sends is None else evidence.source_ips,
         },
     )
     failure = _announce(sns, settings, announcement(alarm, targets, evidence, evidence_error), targets)

@@ -97,6 +97,8 @@ unvalidated_email_log = Table(
     Index("ix_unvalidated_email_log_timestamp", "timestamp"),
     Index("ix_unvalidated_email_log_destination", "destination_address"),
     Index("ix_unvalidated_email_log_source_ip_time", "source_ip", "timestamp"),
+    # The breaker's evidence: the pairs recorded within an alarm's window (migration 0004).
+    Index("ix_unvalidated_email_log_created_at", "created_at"),
     **_MYSQL_TABLE_ARGS,
 )
 

@@ -5,6 +5,8 @@ and a genuine trip ends once, whatever the texts or the audit table do (issue 11
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from ses_guard import audit, breaker, handlers, processor, schema
 from ses_guard.parsing import InboundRecord
-from ses_guard.provenance import Source
+from ses_guard.provenance import Home, Source
 from ses_guard.settings import get_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases, emitted_metrics
@@ -241,3 +243,41 @@ def test_the_alert_ranks_the_last_24_hours_top_five_senders(account, engine, lam
     ips = "".join(f"  198.51.100.{rank}: {sends}\n" for rank, sends in top_five)
     callers = "".join(f"  caller-{rank}: {sends}\n" for rank, sends in top_five)
     assert f"Top source IPs:\n{ips}Top caller identities:\n{callers}\n" in notice["Message"]
+
+
+def test_a_slow_ranking_of_senders_does_not_hold_back_a_decided_trip(account, engine):
+    """A large leak: the pairs are counted in time, the 24-hour ranking of senders is not. The breaker acts on
+    the count within its bound and says the ranking is missing."""
+    leak_scenario_logged(engine)
+    release = threading.Event()
+
+    def slow_ranking(conn, cursor, statement, parameters, context, executemany):
+        if "GROUP BY" in statement:
+            release.wait(10)
+
+    clients = {name: account[name] for name in ("ses", "sns", "cloudwatch")}
+    sa_event.listen(engine, "before_cursor_execute", slow_ranking)
+    started = time.monotonic()
+    try:
+        outcome = breaker.handle(
+            alarm_event(),
+            get_settings(),
+            Home("aws", "us-east-1", ses.ACCOUNT),
+            clients,
+            engine,
+            evidence_timeout=timedelta(seconds=1),
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+        sa_event.remove(engine, "before_cursor_execute", slow_ranking)
+
+    assert outcome.acted_on == [BREAKER_ALARM]
+    assert elapsed < 5, f"the breaker took {elapsed:.1f} s"
+    assert sending_enabled(account) is False
+    [notice] = account["critical"].read()
+    assert notice["Subject"] == DISABLED_SUBJECT
+    assert (
+        "The evidence could not be read from the database: the database did not answer within 1 s"
+        in (notice["Message"])
+    )
