@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from ses_guard import audit, cli, database, schema
+from ses_guard import audit, cli, database, migrate, schema
 from ses_guard.cli_errors import ExitCode
 from tests import ses_samples as ses
 from tests.conftest import MYSQL_URL, both_databases
@@ -69,7 +69,8 @@ def mysql_url(**changes) -> str:
 def test_db_upgrade_creates_the_tables_says_so_and_rerunning_changes_nothing(monkeypatch, capsys, database_url):
     status, out, _ = run(monkeypatch, capsys, database_url, "db", "upgrade")
     assert status == 0
-    assert out.startswith("schema upgraded from revision (none) to 0003: user_email_log, unvalidated_email_log")
+    head = migrate.head_revision()
+    assert out.startswith(f"schema upgraded from revision (none) to {head}: user_email_log, unvalidated_email_log")
     engine = database.build_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     assert {"user_email_log", "unvalidated_email_log", schema.VERSION_TABLE} <= tables
@@ -77,7 +78,7 @@ def test_db_upgrade_creates_the_tables_says_so_and_rerunning_changes_nothing(mon
     assert "ix_user_email_log_user_status_time" in indexes
 
     again = run(monkeypatch, capsys, database_url, "db", "upgrade")
-    assert again == (0, "schema at revision 0003: up to date, nothing changed\n", "")
+    assert again == (0, f"schema at revision {head}: up to date, nothing changed\n", "")
     assert set(inspect(engine).get_table_names()) == tables
     engine.dispose()
 

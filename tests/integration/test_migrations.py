@@ -47,8 +47,9 @@ def test_the_upgrade_keeps_old_rows_reads_their_codes_and_is_idempotent(database
         cli.get_settings.cache_clear()
         database.set_engine(None)
     upgraded, again = capsys.readouterr().out.splitlines()
-    assert upgraded.startswith("schema upgraded from revision 0002 to 0003: ")
-    assert again == "schema at revision 0003: up to date, nothing changed"
+    head = migrate.head_revision()
+    assert upgraded.startswith(f"schema upgraded from revision 0002 to {head}: ")
+    assert again == f"schema at revision {head}: up to date, nothing changed"
 
     users_log, strangers_log = schema.user_email_log, schema.unvalidated_email_log
     with engine.connect() as connection:
