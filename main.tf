@@ -51,6 +51,7 @@ module "alarms" {
   dead_letter_alarm_threshold            = var.dead_letter_alarm_threshold
   queue_age_alarm_threshold_seconds      = var.queue_age_alarm_threshold_seconds
   pipeline_alarm_period                  = var.pipeline_alarm_period
+  create_enforcement_alarm               = var.create_enforcement_watch
   tags                                   = var.tags
 }
 
@@ -97,10 +98,36 @@ module "lambdas" {
   hygiene_window_days             = var.hygiene_window_days
   hygiene_bounce_types            = var.hygiene_bounce_types
   hygiene_invalidate_on_complaint = var.hygiene_invalidate_on_complaint
+  sync_suppression_list           = var.sync_suppression_list
+
+  create_enforcement_watch   = var.create_enforcement_watch
+  enforcement_watch_schedule = var.enforcement_watch_schedule
 
   create_sending_breaker     = var.create_sending_breaker
   breaker_alarm_names        = [for alarm in var.sending_breaker_alarms : module.alarms.critical_alarm_names[alarm]]
   breaker_configuration_sets = var.sending_breaker_configuration_sets
 
   tags = var.tags
+}
+
+module "dashboard" {
+  source = "./modules/dashboard"
+  count  = var.create_dashboard ? 1 : 0
+
+  name                                   = var.name
+  metrics_namespace                      = var.metrics_namespace
+  service_name                           = var.name
+  quota_metric_namespace                 = var.metrics_namespace
+  show_quota_usage                       = var.create_quota_sync
+  show_enforcement_status                = var.create_enforcement_watch
+  send_quota_alarm_percent               = var.send_quota_alarm_percent
+  bounce_rate_alarm_percent              = var.bounce_rate_alarm_percent
+  complaint_rate_alarm_percent           = var.complaint_rate_alarm_percent
+  reputation_alarm_period                = var.reputation_alarm_period
+  unregistered_recipient_alarm_threshold = var.unregistered_recipient_alarm_threshold
+  unregistered_recipient_alarm_period    = var.unregistered_recipient_alarm_period
+  pipeline_alarm_period                  = var.pipeline_alarm_period
+  processor_function_name                = module.lambdas.function_names["process-events"]
+  queue_name                             = module.lambdas.queue_name
+  dead_letter_queue_name                 = module.lambdas.dead_letter_queue_name
 }

@@ -34,7 +34,7 @@ output "configuration_set_arn" {
 }
 
 output "alarm_names" {
-  description = "Names of all alarms, keyed <alarm>-<warning|critical>, and automation-errors-<function> for each automation function."
+  description = "Names of all alarms, keyed <alarm>-<warning|critical>, account-enforcement-critical with the enforcement watch, and automation-errors-<function> for each automation function."
   value       = module.alarms.alarm_names
 }
 
@@ -44,7 +44,7 @@ output "alarm_arns" {
 }
 
 output "function_names" {
-  description = "Names of the Lambda functions, keyed process-events, sync-thresholds, suppress-bouncing-users, disable-sending (those created)."
+  description = "Names of the Lambda functions, keyed process-events, sync-thresholds, suppress-bouncing-users, watch-enforcement, disable-sending (those created)."
   value       = module.lambdas.function_names
 }
 
@@ -100,4 +100,9 @@ output "expected_wiring" {
     alarms                  = module.alarms.alarm_specs
     send_count_alarms       = module.alarms.send_count_alarms
   }
+}
+
+output "dashboard_url" {
+  description = "URL of the instance's CloudWatch dashboard in the AWS console, or null when create_dashboard is false."
+  value       = one(module.dashboard[*].dashboard_url)
 }

@@ -573,6 +573,35 @@ variable "hygiene_invalidate_on_complaint" {
   default     = true
 }
 
+variable "sync_suppression_list" {
+  description = "Bounce hygiene also puts every address it invalidates on the SES account suppression list (reason BOUNCE or COMPLAINT), which stops mail to it from every sender of the account; gives the hygiene function ses:PutSuppressedDestination. `ses-guard suppression diff` shows where the list and the users table disagree."
+  type        = bool
+  default     = false
+}
+
+variable "create_enforcement_watch" {
+  description = "Create the function that reads AWS's verdict on the SES account (sesv2 GetAccount: HEALTHY, PROBATION, SHUTDOWN, sending enabled) on a schedule, publishes it as metrics, announces every change, and its critical alarm. One instance per account is enough."
+  type        = bool
+  default     = true
+}
+
+variable "enforcement_watch_schedule" {
+  description = "EventBridge schedule expression of the enforcement watch."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.enforcement_watch_schedule))
+    error_message = "The enforcement_watch_schedule must be rate(...) or cron(...)."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard for the instance: quota used, bounce and complaint rates with the alarm lines, mail to non-users, the pipeline, AWS's verdict."
+  type        = bool
+  default     = true
+}
+
 variable "create_sending_breaker" {
   description = "Create the sending breaker: a function on the critical topic that disables SES sending when one of sending_breaker_alarms goes to ALARM. It never re-enables sending; see the runbook."
   type        = bool

@@ -37,6 +37,7 @@ module "ses_guard" {
   event_processor_max_concurrency = 5
   hygiene_bounce_threshold        = 5
   hygiene_window_days             = 30
+  sync_suppression_list           = true
 
   create_sending_breaker = true
   sending_breaker_alarms = ["unregistered-recipients"]

@@ -37,3 +37,8 @@ output "expected_wiring" {
   description = "What `ses-guard doctor --outputs` checks the account against."
   value       = module.ses_guard.expected_wiring
 }
+
+output "dashboard_url" {
+  description = "URL of the instance's CloudWatch dashboard."
+  value       = module.ses_guard.dashboard_url
+}

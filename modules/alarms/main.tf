@@ -68,6 +68,7 @@ locals {
   automation = {
     sync-thresholds         = "The SES quota sync (%s) failed: the send-count alarm thresholds may no longer match the quota. Read the function's log group; the next scheduled run tries again."
     suppress-bouncing-users = "The bounce hygiene (%s) failed: users whose addresses keep bouncing are still mailed. Read the function's log group; the next scheduled run tries again."
+    watch-enforcement       = "The enforcement watch (%s) failed: a change of AWS's verdict on the SES account (PROBATION, SHUTDOWN, sending paused) may go unnoticed. Check with aws sesv2 get-account, then read the function's log group; the next scheduled run tries again."
     disable-sending         = "The sending breaker (%s) failed: sending may still be on (or it was disabled but not announced or not recorded). Check with aws ses get-account-sending-enabled; if the alarm that triggered it is real and sending is on, disable it by hand (README, runbook), then read the function's log group."
   }
 
@@ -164,4 +165,43 @@ resource "aws_cloudwatch_metric_alarm" "pipeline" {
   alarm_actions       = [each.value.topic_arn]
   ok_actions          = [each.value.topic_arn]
   tags                = var.tags
+}
+
+# AWS's own verdict on the account, as the enforcement watch publishes it: 0 is HEALTHY, 1 PROBATION, 2 SHUTDOWN
+# (3 a status AWS may add); SendingDisabledByOthers is 1 while sending is paused by anyone but the breaker.
+resource "aws_cloudwatch_metric_alarm" "enforcement" {
+  count = var.create_enforcement_alarm ? 1 : 0
+
+  alarm_name          = "${var.name}-account-enforcement-critical"
+  alarm_description   = "AWS put the SES account under review (PROBATION) or paused it (SHUTDOWN), or sending was disabled by someone other than the guard's breaker. Read the enforcement watch's announcement on the critical topic and aws sesv2 get-account; answer the review case in the AWS Support Center after fixing the cause."
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  evaluation_periods  = 1
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.critical_topic_arn]
+  ok_actions          = [var.critical_topic_arn]
+  tags                = var.tags
+
+  metric_query {
+    id          = "verdict"
+    expression  = "MAX([status, others])"
+    label       = "Worst of EnforcementStatus and SendingDisabledByOthers"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = { status = "EnforcementStatus", others = "SendingDisabledByOthers" }
+
+    content {
+      id = metric_query.key
+
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = metric_query.value
+        dimensions  = { service = var.service_name }
+        stat        = "Maximum"
+        period      = var.enforcement_alarm_period
+      }
+    }
+  }
 }

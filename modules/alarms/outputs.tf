@@ -1,10 +1,11 @@
 output "alarm_names" {
-  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate, unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age), and automation-errors-<function> for each automation function."
+  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate, unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age), account-enforcement-critical with the enforcement watch, and automation-errors-<function> for each automation function."
   value = merge(
     { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.alarm_name },
     { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.pipeline : key => alarm.alarm_name },
+    { for alarm in aws_cloudwatch_metric_alarm.enforcement : "account-enforcement-critical" => alarm.alarm_name },
   )
 }
 
@@ -15,6 +16,7 @@ output "alarm_arns" {
     { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.arn },
     { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm.arn },
     { for key, alarm in aws_cloudwatch_metric_alarm.pipeline : key => alarm.arn },
+    { for alarm in aws_cloudwatch_metric_alarm.enforcement : "account-enforcement-critical" => alarm.arn },
   )
 }
 

@@ -152,14 +152,26 @@ variable "create_pipeline_alarms" {
 }
 
 variable "automation_function_names" {
-  description = "Automation functions to alarm on when they fail (with create_pipeline_alarms), keyed sync-thresholds, suppress-bouncing-users, disable-sending. A failed breaker (disable-sending) notifies the critical topic, the others the warning topic."
+  description = "Automation functions to alarm on when they fail (with create_pipeline_alarms), keyed sync-thresholds, suppress-bouncing-users, watch-enforcement, disable-sending. A failed breaker (disable-sending) notifies the critical topic, the others the warning topic."
   type        = map(string)
   default     = {}
 
   validation {
-    condition     = alltrue([for key in keys(var.automation_function_names) : contains(["sync-thresholds", "suppress-bouncing-users", "disable-sending"], key)])
-    error_message = "The automation_function_names keys must be sync-thresholds, suppress-bouncing-users or disable-sending."
+    condition     = alltrue([for key in keys(var.automation_function_names) : contains(["sync-thresholds", "suppress-bouncing-users", "watch-enforcement", "disable-sending"], key)])
+    error_message = "The automation_function_names keys must be sync-thresholds, suppress-bouncing-users, watch-enforcement or disable-sending."
   }
+}
+
+variable "create_enforcement_alarm" {
+  description = "Create the critical alarm on the enforcement watch's metrics (EnforcementStatus not HEALTHY, or SendingDisabledByOthers)."
+  type        = bool
+  default     = false
+}
+
+variable "enforcement_alarm_period" {
+  description = "Period of the enforcement alarm, in seconds: at least the enforcement watch's schedule, so that every period holds a reading."
+  type        = number
+  default     = 3600
 }
 
 variable "processor_function_name" {

@@ -38,7 +38,36 @@ locals {
         ]
       },
     ]
-    suppress-bouncing-users = []
+    suppress-bouncing-users = var.sync_suppression_list ? [
+      {
+        sid        = "AddInvalidatedAddressesToTheSuppressionList"
+        actions    = ["ses:PutSuppressedDestination"]
+        resources  = ["*"]
+        conditions = []
+      },
+    ] : []
+    watch-enforcement = [
+      {
+        sid        = "ReadTheAccountStatus"
+        actions    = ["ses:GetAccount"]
+        resources  = ["*"]
+        conditions = []
+      },
+      {
+        sid       = "PublishTheStatusToOurNamespaceOnly"
+        actions   = ["cloudwatch:PutMetricData"]
+        resources = ["*"]
+        conditions = [
+          { test = "StringEquals", variable = "cloudwatch:namespace", values = [var.metrics_namespace] },
+        ]
+      },
+      {
+        sid        = "AnnounceStatusChanges"
+        actions    = ["sns:Publish"]
+        resources  = [var.warning_topic_arn, var.critical_topic_arn]
+        conditions = []
+      },
+    ]
     disable-sending = [
       {
         # The breaker acts only when CloudWatch confirms the notified alarm is in ALARM.
@@ -86,9 +115,10 @@ locals {
     ],
   )
 
-  # Reading the encrypted queue (the processor) and publishing to the encrypted topics (quota sync, breaker).
+  # Reading the encrypted queue (the processor) and publishing to the encrypted topics (quota sync, enforcement
+  # watch, breaker).
   # Lambda decrypts the environment through its own grant on the key, so hygiene needs none of it.
-  uses_the_guard_key = ["process-events", "sync-thresholds", "disable-sending"]
+  uses_the_guard_key = ["process-events", "sync-thresholds", "watch-enforcement", "disable-sending"]
   kms_statements = var.kms_key_arn == null ? [] : [
     {
       sid        = "UseTheGuardKey"

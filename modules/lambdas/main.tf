@@ -27,6 +27,11 @@ locals {
         handler     = "ses_guard.handlers.suppress_bouncing_users"
         description = "Stops mailing users whose addresses keep bouncing or who complained"
       }
+      watch-enforcement = {
+        create      = var.create_enforcement_watch
+        handler     = "ses_guard.handlers.watch_enforcement"
+        description = "Watches AWS's verdict on the SES account (GetAccount) and announces every change"
+      }
       disable-sending = {
         create      = var.create_sending_breaker
         handler     = "ses_guard.handlers.disable_sending"
@@ -65,6 +70,11 @@ locals {
       HYGIENE_WINDOW_DAYS             = tostring(var.hygiene_window_days)
       HYGIENE_BOUNCE_TYPES            = join(",", var.hygiene_bounce_types)
       HYGIENE_INVALIDATE_ON_COMPLAINT = tostring(var.hygiene_invalidate_on_complaint)
+      SYNC_SUPPRESSION_LIST           = tostring(var.sync_suppression_list)
+    })
+    watch-enforcement = merge(local.common_environment, local.database_environment, {
+      WARNING_TOPIC_ARN  = var.warning_topic_arn
+      CRITICAL_TOPIC_ARN = var.critical_topic_arn
     })
     disable-sending = merge(local.common_environment, local.database_environment, {
       BREAKER_ALARM_NAMES        = jsonencode(var.breaker_alarm_names)

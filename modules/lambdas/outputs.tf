@@ -1,5 +1,5 @@
 output "function_names" {
-  description = "Names of the functions, keyed process-events, sync-thresholds, suppress-bouncing-users, disable-sending (those created)."
+  description = "Names of the functions, keyed process-events, sync-thresholds, suppress-bouncing-users, watch-enforcement, disable-sending (those created)."
   value       = { for key, function in local.created_functions : key => function.function_name }
 }
 

@@ -3,6 +3,7 @@ locals {
     for key, expression in {
       sync-thresholds         = var.quota_sync_schedule
       suppress-bouncing-users = var.bounce_hygiene_schedule
+      watch-enforcement       = var.enforcement_watch_schedule
     } : key => expression if contains(keys(local.functions), key)
   }
 }

@@ -375,6 +375,24 @@ variable "hygiene_invalidate_on_complaint" {
   default     = true
 }
 
+variable "sync_suppression_list" {
+  description = "Bounce hygiene also puts every address it invalidates on the SES account suppression list (SYNC_SUPPRESSION_LIST), reason BOUNCE or COMPLAINT."
+  type        = bool
+  default     = false
+}
+
+variable "create_enforcement_watch" {
+  description = "Create the function that reads AWS's verdict on the SES account (sesv2 GetAccount) on a schedule, publishes it as metrics and announces every change."
+  type        = bool
+  default     = true
+}
+
+variable "enforcement_watch_schedule" {
+  description = "EventBridge schedule expression of the enforcement watch."
+  type        = string
+  default     = "rate(1 hour)"
+}
+
 variable "create_sending_breaker" {
   description = "Create the function that disables SES sending when one of breaker_alarm_names goes to ALARM on the critical topic. It never re-enables sending."
   type        = bool

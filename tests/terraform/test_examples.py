@@ -65,7 +65,9 @@ def test_each_alarm_tier_has_its_threshold_topic_and_comparison(aws, deployed, e
         "dead-letters": {WARNING: 1, CRITICAL: 100},
         "queue-age": {WARNING: 900, CRITICAL: 3600},
     }
-    tiered = sorted(key for key in alarms if not key.startswith("automation-errors-"))
+    tiered = sorted(
+        key for key in alarms if not key.startswith("automation-errors-") and key != "account-enforcement-critical"
+    )
     assert tiered == sorted(f"{kind}-{tier}" for kind in expected_thresholds for tier in topics)
     for kind, thresholds in expected_thresholds.items():
         for tier, threshold in thresholds.items():
@@ -276,6 +278,16 @@ def test_each_function_runs_its_handler_with_the_environment_the_code_reads(aws,
                 "HYGIENE_WINDOW_DAYS": "30",
                 "HYGIENE_BOUNCE_TYPES": "Permanent,Transient",
                 "HYGIENE_INVALIDATE_ON_COMPLAINT": "true",
+                "SYNC_SUPPRESSION_LIST": "true",
+            },
+        ),
+        "watch-enforcement": (
+            "ses_guard.handlers.watch_enforcement",
+            {
+                **common,
+                **database,
+                "WARNING_TOPIC_ARN": outputs["warning_topic_arn"],
+                "CRITICAL_TOPIC_ARN": outputs["critical_topic_arn"],
             },
         ),
         "disable-sending": (
@@ -302,7 +314,12 @@ def test_each_function_runs_its_handler_with_the_environment_the_code_reads(aws,
 
 
 def test_minimal_example_reads_the_database_secret_and_has_no_breaker(aws, minimal, database_secret_arn):
-    assert sorted(minimal.outputs["function_names"]) == ["process-events", "suppress-bouncing-users", "sync-thresholds"]
+    assert sorted(minimal.outputs["function_names"]) == [
+        "process-events",
+        "suppress-bouncing-users",
+        "sync-thresholds",
+        "watch-enforcement",
+    ]
     for key in minimal.outputs["function_names"]:
         variables = function_configuration(aws, minimal, key)["Environment"]["Variables"]
         assert variables["DB_SECRET_ARN"] == database_secret_arn
@@ -338,9 +355,23 @@ def test_roles_have_least_privilege(aws, complete):
     assert [key for key, policy in policies.items() if statements_allowing(policy, "cloudwatch:PutMetricAlarm")] == [
         "sync-thresholds"
     ]
+    # AWS's verdict: read by the watch alone, published to our namespace only, announced on both topics.
+    assert [key for key, policy in policies.items() if statements_allowing(policy, "ses:GetAccount")] == [
+        "watch-enforcement"
+    ]
+    (verdict_metrics,) = statements_allowing(policies["watch-enforcement"], "cloudwatch:PutMetricData")
+    assert verdict_metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SESGuard"]}}
+    (verdict_announce,) = statements_allowing(policies["watch-enforcement"], "sns:Publish")
+    assert sorted(verdict_announce["Resource"]) == sorted(
+        [complete.outputs["warning_topic_arn"], complete.outputs["critical_topic_arn"]]
+    )
+    # sync_suppression_list: hygiene may add to the account suppression list, nothing else may.
+    assert [key for key, policy in policies.items() if statements_allowing(policy, "ses:PutSuppressedDestination")] == [
+        "suppress-bouncing-users"
+    ]
     # The key: for reading the queue and publishing to the topics, so not for hygiene.
     key_users = {key: policy for key, policy in policies.items() if statements_allowing(policy, "kms:Decrypt")}
-    assert sorted(key_users) == ["disable-sending", "process-events", "sync-thresholds"]
+    assert sorted(key_users) == ["disable-sending", "process-events", "sync-thresholds", "watch-enforcement"]
     for policy in key_users.values():
         (key_use,) = statements_allowing(policy, "kms:Decrypt")
         assert key_use["Resource"] == complete.outputs["kms_key_arn"]
@@ -354,7 +385,11 @@ def test_roles_have_least_privilege(aws, complete):
 def test_scheduled_functions_and_log_retention(aws, complete):
     functions = complete.outputs["function_names"]
     events = aws("events")
-    for key, schedule in (("sync-thresholds", "rate(1 hour)"), ("suppress-bouncing-users", "rate(1 day)")):
+    for key, schedule in (
+        ("sync-thresholds", "rate(1 hour)"),
+        ("suppress-bouncing-users", "rate(1 day)"),
+        ("watch-enforcement", "rate(1 hour)"),
+    ):
         rule = events.describe_rule(Name=functions[key])
         assert rule["ScheduleExpression"] == schedule
         (target,) = events.list_targets_by_rule(Rule=functions[key])["Targets"]
@@ -479,3 +514,4 @@ def test_destroy_removes_everything(aws, deployed):
     assert aws("ses").list_configuration_sets().get("ConfigurationSets", []) == []
     assert aws("cloudformation").list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"] == []
     assert [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(prefix)] == []
+    assert aws("cloudwatch").list_dashboards(DashboardNamePrefix=prefix)["DashboardEntries"] == []

@@ -1,0 +1,95 @@
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  region = data.aws_region.current.name
+  console_host = lookup(
+    { aws-cn = "console.amazonaws.cn", aws-us-gov = "console.amazonaws-us-gov.com" },
+    data.aws_partition.current.partition,
+    "console.aws.amazon.com",
+  )
+  service = ["service", var.service_name]
+
+  # Each widget shows metrics the module alarms on or the functions publish, with the same namespace and
+  # dimensions (tests/terraform/test_dashboard.py checks it), and the alarms' lines where there are some.
+  widgets = concat(
+    var.show_quota_usage ? [{
+      title       = "Daily send quota used (%), send-count alarm lines"
+      metrics     = [[var.quota_metric_namespace, "SendQuotaUsedPercent", local.service[0], local.service[1], { stat = "Maximum" }]]
+      period      = 3600
+      annotations = var.send_quota_alarm_percent
+    }] : [],
+    [
+      {
+        title       = "Bounce rate (%)"
+        metrics     = [[{ expression = "100 * bounce", label = "Bounce rate (%)", id = "percent" }], ["AWS/SES", "Reputation.BounceRate", { id = "bounce", visible = false, stat = "Average" }]]
+        period      = var.reputation_alarm_period
+        annotations = var.bounce_rate_alarm_percent
+      },
+      {
+        title       = "Complaint rate (%)"
+        metrics     = [[{ expression = "100 * complaint", label = "Complaint rate (%)", id = "percent" }], ["AWS/SES", "Reputation.ComplaintRate", { id = "complaint", visible = false, stat = "Average" }]]
+        period      = var.reputation_alarm_period
+        annotations = var.complaint_rate_alarm_percent
+      },
+      {
+        title       = "Mail to addresses that are not users (EmailNotRegisteredCount)"
+        metrics     = [[var.metrics_namespace, "EmailNotRegisteredCount", local.service[0], local.service[1], { stat = "Sum" }]]
+        period      = var.unregistered_recipient_alarm_period
+        annotations = var.unregistered_recipient_alarm_threshold
+      },
+      {
+        title = "Pipeline: oldest waiting event (s), dead letters, processor errors"
+        metrics = [
+          ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name, { stat = "Maximum" }],
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.dead_letter_queue_name, { stat = "Maximum", label = "Dead letters" }],
+          ["AWS/Lambda", "Errors", "FunctionName", var.processor_function_name, { stat = "Sum", label = "Processor errors" }],
+        ]
+        period      = var.pipeline_alarm_period
+        annotations = null
+      },
+    ],
+    var.show_enforcement_status ? [{
+      title = "AWS's verdict: EnforcementStatus (0 HEALTHY, 1 PROBATION, 2 SHUTDOWN), sending disabled by others"
+      metrics = [
+        [var.metrics_namespace, "EnforcementStatus", local.service[0], local.service[1], { stat = "Maximum" }],
+        [var.metrics_namespace, "SendingDisabledByOthers", local.service[0], local.service[1], { stat = "Maximum" }],
+      ]
+      period      = 3600
+      annotations = null
+    }] : [],
+  )
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.name
+  dashboard_body = jsonencode({
+    widgets = [
+      for index, widget in local.widgets : {
+        type   = "metric"
+        x      = 12 * (index % 2)
+        y      = 6 * floor(index / 2)
+        width  = 12
+        height = 6
+        properties = merge(
+          {
+            title   = widget.title
+            region  = local.region
+            view    = "timeSeries"
+            stacked = false
+            metrics = widget.metrics
+            period  = widget.period
+          },
+          widget.annotations == null ? {} : {
+            annotations = {
+              horizontal = [
+                { label = "warning", value = widget.annotations.warning, color = "#ff7f0e" },
+                { label = "critical", value = widget.annotations.critical, color = "#d62728" },
+              ]
+            }
+          },
+        )
+      }
+    ]
+  })
+}
