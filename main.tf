@@ -114,10 +114,11 @@ module "dashboard" {
   source = "./modules/dashboard"
   count  = var.create_dashboard ? 1 : 0
 
-  name                                   = var.name
-  metrics_namespace                      = var.metrics_namespace
-  service_name                           = var.name
-  quota_metric_namespace                 = var.metrics_namespace
+  name              = var.name
+  metrics_namespace = var.metrics_namespace
+  service_name      = var.name
+  # Where the quota sync publishes SendQuotaUsedPercent (ses_guard.settings: <namespace>/Quota).
+  quota_metric_namespace                 = "${var.metrics_namespace}/Quota"
   show_quota_usage                       = var.create_quota_sync
   show_enforcement_status                = var.create_enforcement_watch
   send_quota_alarm_percent               = var.send_quota_alarm_percent

@@ -9,6 +9,7 @@ from typing import Dict, FrozenSet, Set, Tuple
 import pytest
 
 from ses_guard import enforcement, thresholds
+from ses_guard.settings import from_env
 from tests.terraform import harness
 
 Metric = Tuple[str, str, FrozenSet[Tuple[str, str]]]
@@ -52,12 +53,17 @@ def alarmed(aws, deployment) -> Set[Metric]:
 
 
 def published(aws, deployment) -> Set[Metric]:
+    """What each deployed function publishes, where its code, reading its environment, publishes it."""
     metrics = set()
     for key, function_name in deployment.outputs["function_names"].items():
         variables = aws("lambda").get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
-        service = frozenset({("service", variables["POWERTOOLS_SERVICE_NAME"])})
+        settings = from_env(variables)
+        service = frozenset({("service", settings.service_name)})
         for name in PUBLISHED_BY.get(key, ()):
-            metrics.add((variables["POWERTOOLS_METRICS_NAMESPACE"], name, service))
+            namespace = (
+                settings.quota_metrics_namespace if name == thresholds.QUOTA_USED_METRIC else settings.metrics_namespace
+            )
+            metrics.add((namespace, name, service))
     return metrics
 
 
