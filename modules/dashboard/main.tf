@@ -2,7 +2,9 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  region = data.aws_region.current.name
+  # As in the other modules: aws provider 6 deprecates aws_region's name, which 3.39 lacks; the EC2 endpoint
+  # (ec2.<region>.<DNS suffix>) carries the region in both.
+  region = split(".", data.aws_region.current.endpoint)[1]
   console_host = lookup(
     { aws-cn = "console.amazonaws.cn", aws-us-gov = "console.amazonaws-us-gov.com" },
     data.aws_partition.current.partition,
