@@ -158,6 +158,7 @@ NAME_RULES = {
     ("aws_cloudwatch_metric_alarm", "alarm_name"): r"[^\x00-\x1f]{1,255}",
     ("aws_cloudwatch_log_group", "name"): r"[\w./#-]{1,512}",
     ("aws_kms_alias", "name"): r"alias/(?!aws/)[\w/-]{1,250}",
+    ("aws_cloudwatch_dashboard", "dashboard_name"): r"[A-Za-z0-9_-]{1,255}",
 }
 
 
