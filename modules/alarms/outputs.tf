@@ -49,9 +49,9 @@ output "alarm_specs" {
       { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm },
       aws_cloudwatch_metric_alarm.pipeline,
       ) : key => {
-      name          = alarm.alarm_name
-      namespace     = alarm.namespace
-      metric_name   = alarm.metric_name
+      name        = alarm.alarm_name
+      namespace   = alarm.namespace
+      metric_name = alarm.metric_name
       # Refreshed alarms without dimensions read back {} where the configuration says null: the same, for a clean re-plan.
       dimensions    = alarm.dimensions == null ? {} : alarm.dimensions
       alarm_actions = alarm.alarm_actions
