@@ -111,18 +111,21 @@ def test_sending_disabled_by_someone_else_is_critical(account, engine, lambda_co
     assert 1.0 in published(account["cloudwatch"], "SendingDisabledByOthers")
 
 
+# What the breaker acts on; these tests only need a trip recorded.
+GUARD_ALARM = breaker.AlarmNotification(
+    alarm_name="app-unregistered-recipients-critical",
+    alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:app-unregistered-recipients-critical",
+    account_id="123456789012",
+    old_state="OK",
+    new_state="ALARM",
+    reason="test",
+    state_change_time="now",
+)
+
+
 def test_sending_disabled_by_the_guards_breaker_raises_no_alarm_metric(account, engine, lambda_context):
     handlers.watch_enforcement({}, lambda_context)
-    alarm = breaker.AlarmNotification(
-        alarm_name="app-unregistered-recipients-critical",
-        alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:app-unregistered-recipients-critical",
-        account_id="123456789012",
-        old_state="OK",
-        new_state="ALARM",
-        reason="test",
-        state_change_time="now",
-    )
-    breaker.trip(alarm, get_settings(), account["ses"], account["sns"], engine)
+    breaker.trip(GUARD_ALARM, get_settings(), account["ses"], account["sns"], engine)
     account["critical"].read()  # the breaker's own announcement
 
     result = handlers.watch_enforcement({}, lambda_context)
@@ -134,16 +137,7 @@ def test_sending_disabled_by_the_guards_breaker_raises_no_alarm_metric(account, 
 
 
 def test_an_old_breaker_disabling_does_not_excuse_a_new_one_by_someone_else(account, engine, lambda_context):
-    alarm = breaker.AlarmNotification(
-        alarm_name="app-unregistered-recipients-critical",
-        alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:app-unregistered-recipients-critical",
-        account_id="123456789012",
-        old_state="OK",
-        new_state="ALARM",
-        reason="test",
-        state_change_time="now",
-    )
-    breaker.trip(alarm, get_settings(), account["ses"], account["sns"], engine)
+    breaker.trip(GUARD_ALARM, get_settings(), account["ses"], account["sns"], engine)
     handlers.watch_enforcement({}, lambda_context)
     account["ses"].update_account_sending_enabled(Enabled=True)  # the operator, after investigating
     handlers.watch_enforcement({}, lambda_context)
