@@ -38,15 +38,15 @@ from moto.awslambda.models import LambdaFunction  # noqa: E402
 from sqlalchemy import inspect, text  # noqa: E402
 from sqlalchemy.engine import URL, make_url  # noqa: E402
 
-from ses_guard import database, migrate, report, schema  # noqa: E402
+from ses_guard import database, migrate, report, schema, suppression  # noqa: E402
 from ses_guard.settings import UsersTable  # noqa: E402
 from tests import ses_samples as ses  # noqa: E402
 from tests.conftest import emitted_metrics  # noqa: E402
-from tests.support import moto_ses  # noqa: E402
+from tests.support import moto_ses, moto_sesv2  # noqa: E402
 from tests.support.moto_server import EmulatorServer  # noqa: E402
 from tests.terraform import harness, lambda_emulation  # noqa: E402
 
-STEPS = 9
+STEPS = 10
 KEPT_SQLITE_FILE = Path("ses-guard-demo.db")
 # Interpolated into CREATE/DROP DATABASE: a plain name only.
 _DATABASE_NAME = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
@@ -250,6 +250,28 @@ class Demo:
         if not response["changes"]:
             raise StepFailed("the thresholds did not move")
 
+    def aws_verdict(self) -> None:
+        scheduled = {"source": "aws.events", "detail-type": "Scheduled Event"}
+        first = self.invoke("watch-enforcement", scheduled)["verdict"]
+        print(f"      GetAccount: {first['enforcement_status']}, sending enabled {first['sending_enabled']} (recorded)")
+        moto_sesv2.set_account_status(
+            "PROBATION",
+            review_details={"Status": "PENDING", "CaseId": "1234567890"},
+            endpoint_url=self.server.endpoint_url,
+        )
+        print("      AWS puts the account under PROBATION (the emulator's status; review case 1234567890)")
+        runs = [self.invoke("watch-enforcement", scheduled) for _ in range(2)]
+        print(f"      next run: announced on {runs[0]['announced_on']}; the run after: changed={runs[1]['changed']}")
+        if not runs[0]["changed"] or runs[1]["changed"]:
+            raise StepFailed(f"PROBATION must be announced once: {runs}")
+        sesv2 = self.client("sesv2")
+        sesv2.put_suppressed_destination(EmailAddress="user2@example.com", Reason="COMPLAINT")
+        print("      someone adds user2@example.com to SES's suppression list in the console; user2 is still validated")
+        result = suppression.diff(self.engine, UsersTable(), sesv2)
+        print("\n".join(f"      {line}" for line in suppression.render_diff(result).splitlines()))
+        if [entry.email_address for entry in result.suppressed_still_valid] != ["user2@example.com"]:
+            raise StepFailed(f"expected user2 suppressed but valid, got {result.suppressed_still_valid}")
+
     def breaker(self) -> None:
         cloudwatch = self.client("cloudwatch")
         alarm_name = self.outputs["alarm_names"]["unregistered-recipients-critical"]
@@ -308,7 +330,7 @@ class Demo:
             "\n".join(
                 report.format_table(
                     ["alarm", "metric", "threshold", "state"],
-                    [[a["AlarmName"], a["MetricName"], readable_threshold(a), a["StateValue"]] for a in alarms],
+                    [[a["AlarmName"], watched_metric(a), readable_threshold(a), a["StateValue"]] for a in alarms],
                     indent="        ",
                 )
             )
@@ -324,9 +346,17 @@ def demo_tables() -> List[str]:
     return [*schema.metadata.tables, schema.VERSION_TABLE, UsersTable().name]
 
 
+def watched_metric(alarm: dict) -> str:
+    """The alarm's metric, or those of its metric-math queries (the enforcement alarm)."""
+    queried = [
+        query["MetricStat"]["Metric"]["MetricName"] for query in alarm.get("Metrics", []) if "MetricStat" in query
+    ]
+    return alarm.get("MetricName") or "max of " + " / ".join(queried)
+
+
 def readable_threshold(alarm: dict) -> str:
     """Reputation rates are fractions in CloudWatch; the README and SES speak in percent."""
-    if alarm["MetricName"].startswith("Reputation."):
+    if alarm.get("MetricName", "").startswith("Reputation."):
         return f"{alarm['Threshold'] * 100:g}%"
     return f"{alarm['Threshold']:,.0f}"
 
@@ -394,6 +424,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             demo.step("Play the seed's three scenarios through the deployed topic and queue", demo.play_scenarios)
             demo.step("Bounce hygiene (suppress_bouncing_users)", demo.hygiene)
             demo.step("Quota grows: threshold sync (sync_thresholds)", demo.quota_sync)
+            demo.step("AWS's verdict and the suppression list (watch_enforcement, suppression diff)", demo.aws_verdict)
             demo.step("Leak detected: the sending breaker (disable_sending)", demo.breaker)
             demo.step("What the seed shows", demo.report)
             demo.step("Tear down", stack.close)

@@ -38,6 +38,8 @@ def test_the_demo_tells_the_seed_story_and_cleans_up():
     assert "Scenario 3, leaked credentials: 10 notifications published, 10 drained, batch item failures: []" in out
     assert "validated = 0 for user 3 <user3@example.com>" in out
     assert "ses-guard-complete-send-count-warning: 30,000 -> 120,000" in out
+    assert "the run after: changed=False" in out  # PROBATION announced once
+    assert "suppressed by SES, still valid in the application: 1" in out
     assert "GetAccountSendingEnabled -> Enabled=False" in out
     # Readable: a named metric, tables with headers, rates in percent.
     assert "metrics the functions emitted (EMF): EmailNotRegisteredCount = 10\n" in out
