@@ -4,6 +4,24 @@ module "preconditions" {
   database_inputs = { db_secret_arn = var.db_secret_arn != null, database_url = var.database_url != null }
   vpc_inputs      = { subnet_ids = length(var.subnet_ids), security_group_ids = length(var.security_group_ids) }
   event_batching  = { batch_size = var.event_batch_size, window_seconds = var.event_batching_window_seconds }
+  account_inputs = {
+    owns_account           = local.owns_account
+    names_its_owner        = var.account != null
+    identities             = length(var.identities)
+    create_sending_breaker = var.create_sending_breaker
+  }
+}
+
+locals {
+  owns_account = var.account_resources == "create"
+}
+
+module "account" {
+  source = "./modules/account"
+
+  create = local.owns_account
+  owner  = var.name
+  tags   = var.tags
 }
 
 module "notifications" {
@@ -51,7 +69,9 @@ module "alarms" {
   dead_letter_alarm_threshold            = var.dead_letter_alarm_threshold
   queue_age_alarm_threshold_seconds      = var.queue_age_alarm_threshold_seconds
   pipeline_alarm_period                  = var.pipeline_alarm_period
-  create_enforcement_alarm               = var.create_enforcement_watch
+  create_enforcement_alarm               = var.create_enforcement_watch && local.owns_account
+  create_account_alarms                  = local.owns_account
+  configuration_set_name                 = module.ses_events.configuration_set_name
   tags                                   = var.tags
 }
 
@@ -87,7 +107,9 @@ module "lambdas" {
   event_processor_max_concurrency = var.event_processor_max_concurrency
   event_max_receive_count         = var.event_max_receive_count
 
-  create_quota_sync     = var.create_quota_sync
+  # Account-level automation (the quota sync, the enforcement watch, the breaker) is created by the
+  # owner only: account_resources = "create".
+  create_quota_sync     = var.create_quota_sync && local.owns_account
   quota_sync_schedule   = var.quota_sync_schedule
   send_count_alarms     = module.alarms.send_count_alarms
   send_count_alarm_arns = values(module.alarms.send_count_alarm_arns)
@@ -100,7 +122,7 @@ module "lambdas" {
   hygiene_invalidate_on_complaint = var.hygiene_invalidate_on_complaint
   sync_suppression_list           = var.sync_suppression_list
 
-  create_enforcement_watch   = var.create_enforcement_watch
+  create_enforcement_watch   = var.create_enforcement_watch && local.owns_account
   enforcement_watch_schedule = var.enforcement_watch_schedule
 
   create_sending_breaker     = var.create_sending_breaker

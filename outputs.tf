@@ -106,3 +106,11 @@ output "dashboard_url" {
   description = "URL of the instance's CloudWatch dashboard in the AWS console, or null when create_dashboard is false."
   value       = one(module.dashboard[*].dashboard_url)
 }
+
+output "account" {
+  description = "The account part's owner, for application-only instances (account_resources = \"none\"): pass it as their account input. Null on an application-only instance."
+  value = local.owns_account ? {
+    owner                 = module.account.owner
+    marker_parameter_name = module.account.marker_parameter_name
+  } : null
+}

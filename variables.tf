@@ -14,6 +14,26 @@ variable "tags" {
   default     = {}
 }
 
+variable "account_resources" {
+  description = "Whether this instance owns what exists once per SES account and region: create (the default; the instance that lists identities, has the account alarms, the quota sync and the breaker, and the owner marker /ses-reputation-guard/account-owner) or none (an application-only instance: configuration set, event pipeline, database, its own alarms and hygiene; needs account). A second owner in one account and region fails its apply on the marker."
+  type        = string
+  default     = "create"
+
+  validation {
+    condition     = contains(["create", "none"], var.account_resources)
+    error_message = "The account_resources must be create or none."
+  }
+}
+
+variable "account" {
+  description = "The owning instance's account output (account = module.<owner>.account), required when account_resources is none: it names the owner and orders this instance after it."
+  type = object({
+    owner                 = string
+    marker_parameter_name = string
+  })
+  default = null
+}
+
 variable "create_kms_key" {
   description = "Create a customer-managed KMS key (with rotation) and encrypt the topics, queues, log groups and function environments with it. Its key policy lets SES, CloudWatch, SNS and CloudWatch Logs of this account use it; the AWS managed key alias/aws/sns would lock SES and CloudWatch out."
   type        = bool
@@ -501,7 +521,7 @@ variable "event_max_receive_count" {
 }
 
 variable "create_quota_sync" {
-  description = "Create the function that keeps the send-count alarm thresholds at their share of the SES quota."
+  description = "Create the function that keeps the send-count alarm thresholds at their share of the SES quota (on the account owner only: account_resources = create)."
   type        = bool
   default     = true
 }
@@ -580,7 +600,7 @@ variable "sync_suppression_list" {
 }
 
 variable "create_enforcement_watch" {
-  description = "Create the function that reads AWS's verdict on the SES account (sesv2 GetAccount: HEALTHY, PROBATION, SHUTDOWN, sending enabled) on a schedule, publishes it as metrics, announces every change, and its critical alarm. One instance per account is enough."
+  description = "Create the function that reads AWS's verdict on the SES account (sesv2 GetAccount: HEALTHY, PROBATION, SHUTDOWN, sending enabled) on a schedule, publishes it as metrics, announces every change, and its critical alarm. Created by the account owner only (account_resources = create)."
   type        = bool
   default     = true
 }

@@ -175,7 +175,17 @@ def parse_record(record: InboundRecord):
         return Skipped("SES test notification sent when the topic was attached")
     if not isinstance(kind, str) or kind not in DETAIL_KEYS:
         return Skipped(f"unknown SES event type {str(kind)[:64]!r}")
+    if "eventType" not in message and _names_configuration_set(message):
+        # Identity notifications cover all of an identity's mail; what names a configuration set is
+        # recorded by that set's own event pipeline, so recording it here too would count it twice.
+        return Skipped("identity notification of mail sent through a configuration set")
     return list(_recipient_events(message, kind, sns_message_id))
+
+
+def _names_configuration_set(message: Mapping) -> bool:
+    mail = message.get("mail")
+    tags = mail.get("tags") if isinstance(mail, dict) else None
+    return isinstance(tags, dict) and bool(_tag(tags, "ses:configuration-set"))
 
 
 def _unwrap(record: InboundRecord) -> Tuple[Any, Optional[str]]:

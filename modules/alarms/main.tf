@@ -28,6 +28,19 @@ locals {
     }
   ]...)
 
+  account_reputation_alarms = var.create_account_alarms ? local.reputation_alarms : {}
+
+  # The same rates for the mail of one configuration set: SES publishes Reputation.BounceRate and
+  # Reputation.ComplaintRate per set, with the dimension ses:configuration-set, once the set's
+  # reputation metrics are enabled. Names from
+  # https://docs.aws.amazon.com/ses/latest/dg/reputationdashboard-cloudwatch-alarm.html and
+  # https://aws.amazon.com/blogs/messaging-and-targeting/protect-your-reputation-with-email-pausing-and-configuration-set-metrics/
+  configuration_set_reputation_alarms = var.configuration_set_name == null ? {} : {
+    for key, alarm in local.reputation_alarms : "configuration-set-${key}" => merge(alarm, {
+      description = "Mail sent through the configuration set ${var.configuration_set_name} (this application only): ${alarm.description}"
+    })
+  }
+
   pipeline = {
     processor-errors = {
       namespace   = "AWS/Lambda"
@@ -87,7 +100,7 @@ locals {
 }
 
 resource "aws_cloudwatch_metric_alarm" "send_count" {
-  for_each = local.topic_arns
+  for_each = var.create_account_alarms ? local.topic_arns : {}
 
   alarm_name        = "${var.name}-send-count-${each.key}"
   alarm_description = "SES sent ${var.send_quota_alarm_percent[each.key]}% or more of the daily sending quota within one day. Check that the volume is expected (a leak sends too); if it is, request a quota increase from AWS Support before sending stops."
@@ -111,7 +124,7 @@ resource "aws_cloudwatch_metric_alarm" "send_count" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "reputation" {
-  for_each = local.reputation_alarms
+  for_each = local.account_reputation_alarms
 
   alarm_name          = "${var.name}-${each.key}"
   alarm_description   = each.value.description
@@ -127,6 +140,25 @@ resource "aws_cloudwatch_metric_alarm" "reputation" {
   alarm_actions      = [each.value.topic_arn]
   ok_actions         = [each.value.topic_arn]
   tags               = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "configuration_set_reputation" {
+  for_each = local.configuration_set_reputation_alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/SES"
+  metric_name         = each.value.metric_name
+  dimensions          = { "ses:configuration-set" = var.configuration_set_name }
+  statistic           = "Average"
+  period              = var.reputation_alarm_period
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = each.value.percent / 100
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [each.value.topic_arn]
+  ok_actions          = [each.value.topic_arn]
+  tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "unregistered_recipients" {

@@ -1,8 +1,9 @@
 output "alarm_names" {
-  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate, unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age), account-enforcement-critical with the enforcement watch, and automation-errors-<function> for each automation function."
+  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate without create_account_alarms; configuration-set-bounce-rate, configuration-set-complaint-rate with configuration_set_name; unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age), account-enforcement-critical with the enforcement watch, and automation-errors-<function> for each automation function."
   value = merge(
     { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.alarm_name },
+    { for key, alarm in aws_cloudwatch_metric_alarm.configuration_set_reputation : key => alarm.alarm_name },
     { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.pipeline : key => alarm.alarm_name },
     { for alarm in aws_cloudwatch_metric_alarm.enforcement : "account-enforcement-critical" => alarm.alarm_name },
@@ -14,6 +15,7 @@ output "alarm_arns" {
   value = merge(
     { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.arn },
     { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.configuration_set_reputation : key => alarm.arn },
     { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm.arn },
     { for key, alarm in aws_cloudwatch_metric_alarm.pipeline : key => alarm.arn },
     { for alarm in aws_cloudwatch_metric_alarm.enforcement : "account-enforcement-critical" => alarm.arn },
@@ -31,13 +33,12 @@ output "send_count_alarm_arns" {
 }
 
 output "critical_alarm_names" {
-  description = "Names of the critical alarms on SES itself (not the pipeline's), keyed send-count, bounce-rate, complaint-rate, unregistered-recipients: the alarms a sending breaker can act on."
-  value = {
-    send-count              = aws_cloudwatch_metric_alarm.send_count["critical"].alarm_name
-    bounce-rate             = aws_cloudwatch_metric_alarm.reputation["bounce-rate-critical"].alarm_name
-    complaint-rate          = aws_cloudwatch_metric_alarm.reputation["complaint-rate-critical"].alarm_name
-    unregistered-recipients = aws_cloudwatch_metric_alarm.unregistered_recipients["critical"].alarm_name
-  }
+  description = "Names of the critical alarms on SES itself (not the pipeline's), keyed send-count, bounce-rate, complaint-rate (with create_account_alarms), unregistered-recipients: the alarms a sending breaker can act on."
+  value = merge(
+    { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count" => alarm.alarm_name if tier == "critical" },
+    { for kind in keys(local.reputation) : kind => aws_cloudwatch_metric_alarm.reputation["${kind}-critical"].alarm_name if var.create_account_alarms },
+    { unregistered-recipients = aws_cloudwatch_metric_alarm.unregistered_recipients["critical"].alarm_name },
+  )
 }
 
 output "alarm_specs" {

@@ -145,6 +145,18 @@ variable "unregistered_recipient_alarm_period" {
   }
 }
 
+variable "create_account_alarms" {
+  description = "Create the alarms on the whole account's SES (send-count, and bounce-rate and complaint-rate without dimensions). Exactly one instance per account and region should: more page several times for one event."
+  type        = bool
+  default     = true
+}
+
+variable "configuration_set_name" {
+  description = "Configuration set (with reputation metrics enabled) whose own bounce and complaint rates get alarms too, keyed configuration-set-<bounce-rate|complaint-rate>-<tier>; null for none."
+  type        = string
+  default     = null
+}
+
 variable "create_pipeline_alarms" {
   description = "Create the alarms on the event pipeline's own health (processor errors, dead letters, age of the oldest queued event, failures of the automation functions). Needs processor_function_name, queue_name and dead_letter_queue_name."
   type        = bool

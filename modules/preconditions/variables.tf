@@ -36,3 +36,23 @@ variable "event_batching" {
     error_message = "An event_batch_size above 10 needs an event_batching_window_seconds of at least 1 (an SQS trigger rule)."
   }
 }
+
+variable "account_inputs" {
+  description = "Whether the instance owns the account part (account_resources), names its owner (account), and how many identities and whether a breaker it was given."
+  type = object({
+    owns_account           = bool
+    names_its_owner        = bool
+    identities             = number
+    create_sending_breaker = bool
+  })
+
+  validation {
+    condition     = var.account_inputs.owns_account || var.account_inputs.names_its_owner
+    error_message = "Set account = module.<owner>.account on an instance with account_resources = \"none\": exactly one instance per account and region owns the account part."
+  }
+
+  validation {
+    condition     = var.account_inputs.owns_account || (var.account_inputs.identities == 0 && !var.account_inputs.create_sending_breaker)
+    error_message = "The identities and create_sending_breaker are account-level: set them on the instance with account_resources = \"create\", which records the identities' notifications in its own database."
+  }
+}

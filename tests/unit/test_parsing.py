@@ -121,6 +121,24 @@ def test_handshakes_and_unknown_types_are_skipped(payload):
     assert isinstance(parse_record(InboundRecord("r", json.dumps(payload))), Skipped)
 
 
+def test_an_identity_notification_of_mail_that_named_a_configuration_set_is_left_to_that_sets_pipeline():
+    # Identity notifications come for all of the identity's mail; the configuration set's own events
+    # already record mail that named one.
+    through_a_set = ses.notification("Bounce", ["a@x.test"])
+    through_a_set["mail"]["tags"] = {"ses:configuration-set": ["app-b"], "ses:operation": ["SendEmail"]}
+    assert parse(through_a_set) == Skipped("identity notification of mail sent through a configuration set")
+
+    published = json.loads(json.dumps(through_a_set))
+    published["eventType"] = published.pop("notificationType")
+    [event] = parse(published)
+    assert event.configuration_set == "app-b"
+
+    without_a_set = ses.notification("Bounce", ["a@x.test"])
+    without_a_set["mail"]["tags"] = {"ses:operation": ["SendRawEmail"], "ses:configuration-set": []}
+    [event] = parse(without_a_set)
+    assert event.destination_address == "a@x.test"
+
+
 def test_a_non_object_notification_is_invalid():
     with pytest.raises(InvalidRecord, match="not a JSON object"):
         parse_record(InboundRecord("r", ses.sns_envelope("[1, 2]")))
