@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable, Dict, Iterator
+from typing import Callable, Dict, Iterator, Optional
 
-import boto3
 import pytest
 
 from tests.support.fixtures import emulator  # noqa: F401  (the session's moto server)
@@ -14,21 +13,21 @@ from tests.support.moto_server import EmulatorServer
 from tests.terraform import harness
 
 ACCOUNT = "123456789012"
+# Each example owns an account part (account_resources), and one account and region holds one owner.
+MINIMAL_ACCOUNT = "210987654321"
 SENDER = "noreply@example.com"
 
 
 @pytest.fixture(scope="session")
 def aws(emulator: EmulatorServer) -> Callable:  # noqa: F811
-    """aws("sns") -> a boto3 client of the emulator."""
+    """aws("sns") -> a boto3 client of the emulator; aws("sns", account_id) one in that account
+    (a deployment's account_id: None is the default account)."""
+    credentials: Dict[Optional[str], Optional[Dict[str, str]]] = {None: None, ACCOUNT: None}
 
-    def client(service: str):
-        return boto3.client(
-            service,
-            endpoint_url=emulator.endpoint_url,
-            region_name=harness.REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+    def client(service: str, account_id: Optional[str] = None):
+        if account_id not in credentials:
+            credentials[account_id] = harness.account_credentials(emulator.endpoint_url, account_id)
+        return harness.emulator_client(emulator.endpoint_url, service, credentials[account_id])
 
     return client
 
@@ -84,7 +83,12 @@ def deployed(
             work_root,
         ),
         "minimal": harness.prepare_example(
-            tree, "minimal", emulator.endpoint_url, {"db_secret_arn": database_secret_arn}, work_root
+            tree,
+            "minimal",
+            emulator.endpoint_url,
+            {"db_secret_arn": database_secret_arn},
+            work_root,
+            account_id=MINIMAL_ACCOUNT,
         ),
     }
     try:

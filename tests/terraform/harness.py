@@ -23,8 +23,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Dict, List, Optional
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence
 
+import boto3
 import pytest
 from pytest_terraform.tf import TerraformRunner, TerraformState
 
@@ -49,6 +50,7 @@ ENDPOINT_SERVICES = (
     "ses",
     "sns",
     "sqs",
+    "ssm",
     "sts",
 )
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -60,9 +62,43 @@ def require_toolchain() -> None:
         pytest.fail(f"missing {', '.join(missing)}: run `make tools build` first", pytrace=False)
 
 
-def terraform_environment() -> Dict[str, str]:
+def account_credentials(endpoint_url: str, account_id: str) -> Dict[str, str]:
+    """Emulator credentials of another account. moto keeps each account apart by the access key, and
+    one account and region holds one owner of the account part (account_resources), so examples that
+    each own an account part are applied in accounts of their own, as they would be in AWS."""
+    sts = boto3.client("sts", endpoint_url=endpoint_url, region_name=REGION, **_boto3_credentials(EMULATOR_CREDENTIALS))
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/emulator", RoleSessionName="tests")[
+        "Credentials"
+    ]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+def _boto3_credentials(environment: Dict[str, str]) -> Dict[str, Optional[str]]:
+    return {
+        "aws_access_key_id": environment["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": environment["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": environment.get("AWS_SESSION_TOKEN"),
+    }
+
+
+def emulator_client(endpoint_url: str, service: str, credentials: Optional[Dict[str, str]] = None):
+    """A boto3 client of the emulator, in the account of `credentials` (default: the default account)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        **_boto3_credentials(credentials or EMULATOR_CREDENTIALS),
+    )
+
+
+def terraform_environment(credentials: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     environment = dict(os.environ)
-    environment.update(EMULATOR_CREDENTIALS)
+    environment.pop("AWS_SESSION_TOKEN", None)
+    environment.update(credentials or EMULATOR_CREDENTIALS)
     environment.update(
         {
             # Set, not defaulted: the machine presets TF_CLI_CONFIG_FILE to a file that does not exist.
@@ -94,15 +130,19 @@ def emulator_provider(endpoint_url: str) -> str:
 """
 
 
-def emulator_override(endpoint_url: str, lambda_zip: Path) -> str:
-    """HCL merged over an example: the provider pointed at moto, the module at the built zip."""
-    return f"""# Written by tests/terraform/harness.py for the emulator; never part of an example.
-{emulator_provider(endpoint_url)}
-module "ses_guard" {{
+def emulator_override(endpoint_url: str, lambda_zip: Path, module_names: Sequence[str] = ("ses_guard",)) -> str:
+    """HCL merged over an example: the provider pointed at moto, each module at the built zip."""
+    modules = "".join(
+        f"""
+module "{module_name}" {{
   lambda_zip_path = "{lambda_zip}"
   lambda_runtime  = "{EMULATOR_RUNTIME}"
 }}
 """
+        for module_name in module_names
+    )
+    return f"""# Written by tests/terraform/harness.py for the emulator; never part of an example.
+{emulator_provider(endpoint_url)}{modules}"""
 
 
 def copy_module_tree(destination: Path) -> Path:
@@ -128,12 +168,13 @@ class EmulatorTerraformRunner(TerraformRunner):
         destroy="destroy {input} {color} {state} {approve} -refresh=false",
     )
 
-    def __init__(self, module_dir: Path, work_dir: Path) -> None:
+    def __init__(self, module_dir: Path, work_dir: Path, credentials: Optional[Dict[str, str]] = None) -> None:
         super().__init__(str(work_dir), module_dir=str(module_dir), tf_bin=str(TERRAFORM))
         self.log: List[str] = []
+        self.credentials = credentials
 
     def _run_cmd(self, args, output=False):
-        environment = terraform_environment()
+        environment = terraform_environment(self.credentials)
         environment["TF_DATA_DIR"] = self.work_dir
         completed = subprocess.run(
             args, cwd=self.module_dir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -151,12 +192,41 @@ class EmulatorTerraformRunner(TerraformRunner):
     def plan_exit_code(self) -> int:
         """terraform plan -detailed-exitcode: 0 no changes, 1 error, 2 changes."""
         args = [*self._get_cmd_args("plan", output=""), "-detailed-exitcode"]
-        environment = terraform_environment()
+        environment = terraform_environment(self.credentials)
         environment["TF_DATA_DIR"] = self.work_dir
         completed = subprocess.run(
             args, cwd=self.module_dir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         self.log.append(f"$ plan -detailed-exitcode\n{completed.stdout.decode('utf8', 'replace')}")
+        return completed.returncode
+
+    def planned_changes(self, plan_file: Path) -> Dict[str, Any]:
+        """terraform plan -out, then terraform show -json of it: the plan as Terraform describes it."""
+        self._run_cmd([*self._get_cmd_args("plan", output=f"-out={plan_file}")])
+        environment = terraform_environment(self.credentials)
+        environment["TF_DATA_DIR"] = self.work_dir
+        shown = subprocess.run(
+            [str(TERRAFORM), "show", "-no-color", "-json", str(plan_file)],
+            cwd=self.module_dir,
+            env=environment,
+            capture_output=True,
+            check=True,
+        )
+        return json.loads(shown.stdout)
+
+    def targeted(self, command: str, *targets: str) -> int:
+        """terraform destroy, or plan -detailed-exitcode, of the given addresses only; the exit code."""
+        target_args = [f"-target={target}" for target in targets]
+        if command == "destroy":
+            args = [*self._get_cmd_args("destroy"), *target_args]
+        else:
+            args = [*self._get_cmd_args("plan", output=""), "-detailed-exitcode", *target_args]
+        environment = terraform_environment(self.credentials)
+        environment["TF_DATA_DIR"] = self.work_dir
+        completed = subprocess.run(
+            args, cwd=self.module_dir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        self.log.append(f"$ {command} {' '.join(target_args)}\n{completed.stdout.decode('utf8', 'replace')}")
         return completed.returncode
 
     def last_output(self) -> str:
@@ -172,6 +242,7 @@ class Deployment:
     state: Optional[TerraformState] = None
     seconds: Dict[str, float] = field(default_factory=dict)
     destroyed: bool = False
+    account_id: Optional[str] = None
 
     @property
     def outputs(self) -> Dict[str, object]:
@@ -221,11 +292,19 @@ def side_by_side(deployments: Dict[str, Deployment], step: Callable[[Deployment]
 
 
 def prepare_example(
-    tree: Path, name: str, endpoint_url: str, variables: Dict[str, object], work_root: Path
+    tree: Path,
+    name: str,
+    endpoint_url: str,
+    variables: Dict[str, object],
+    work_root: Path,
+    account_id: Optional[str] = None,
+    module_names: Sequence[str] = ("ses_guard",),
 ) -> Deployment:
+    """examples/<name> ready to apply, in the emulator's default account or in account_id."""
     example = tree / "examples" / name
-    (example / "emulator_override.tf").write_text(emulator_override(endpoint_url, LAMBDA_ZIP))
+    (example / "emulator_override.tf").write_text(emulator_override(endpoint_url, LAMBDA_ZIP, module_names))
     (example / "emulator.auto.tfvars.json").write_text(json.dumps(variables, indent=2))
     work_dir = work_root / name / "work"
     work_dir.mkdir(parents=True)
-    return Deployment(name, EmulatorTerraformRunner(example, work_dir))
+    credentials = account_credentials(endpoint_url, account_id) if account_id else None
+    return Deployment(name, EmulatorTerraformRunner(example, work_dir, credentials), account_id=account_id)

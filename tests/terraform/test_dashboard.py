@@ -24,7 +24,7 @@ PUBLISHED_BY = {
 
 def dashboard(aws, deployment) -> dict:
     name = deployment.outputs["dashboard_url"].rsplit("name=", 1)[1]
-    return json.loads(aws("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
+    return json.loads(aws("cloudwatch", deployment.account_id).get_dashboard(DashboardName=name)["DashboardBody"])
 
 
 def shown(body: dict) -> Set[Metric]:
@@ -42,7 +42,7 @@ def shown(body: dict) -> Set[Metric]:
 def alarmed(aws, deployment) -> Set[Metric]:
     names = list(deployment.outputs["alarm_names"].values())
     metrics = set()
-    for alarm in aws("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]:
+    for alarm in aws("cloudwatch", deployment.account_id).describe_alarms(AlarmNames=names)["MetricAlarms"]:
         # A metric-math alarm (the enforcement alarm) watches the metrics of its queries.
         queried = [query["MetricStat"]["Metric"] for query in alarm.get("Metrics", []) if "MetricStat" in query]
         watched = [alarm] if alarm.get("MetricName") else queried
@@ -56,7 +56,8 @@ def published(aws, deployment) -> Set[Metric]:
     """What each deployed function publishes, where its code, reading its environment, publishes it."""
     metrics = set()
     for key, function_name in deployment.outputs["function_names"].items():
-        variables = aws("lambda").get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
+        configuration = aws("lambda", deployment.account_id).get_function_configuration(FunctionName=function_name)
+        variables = configuration["Environment"]["Variables"]
         settings = from_env(variables)
         service = frozenset({("service", settings.service_name)})
         for name in PUBLISHED_BY.get(key, ()):

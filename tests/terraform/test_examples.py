@@ -20,27 +20,29 @@ WARNING, CRITICAL = "warning", "critical"
 
 def alarms_by_key(aws, deployment):
     names = deployment.outputs["alarm_names"]
-    found = aws("cloudwatch").describe_alarms(AlarmNames=list(names.values()))["MetricAlarms"]
+    found = aws("cloudwatch", deployment.account_id).describe_alarms(AlarmNames=list(names.values()))["MetricAlarms"]
     by_name = {alarm["AlarmName"]: alarm for alarm in found}
     return {key: by_name[name] for key, name in names.items()}
 
 
-def topic_policy(aws, topic_arn):
-    return json.loads(aws("sns").get_topic_attributes(TopicArn=topic_arn)["Attributes"]["Policy"])
+def topic_policy(aws, topic_arn, account_id=None):
+    return json.loads(aws("sns", account_id).get_topic_attributes(TopicArn=topic_arn)["Attributes"]["Policy"])
 
 
-def subscriptions(aws, topic_arn):
-    listed = aws("sns").list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+def subscriptions(aws, topic_arn, account_id=None):
+    listed = aws("sns", account_id).list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
     return sorted((s["Protocol"], s["Endpoint"]) for s in listed)
 
 
 def function_configuration(aws, deployment, key):
-    return aws("lambda").get_function_configuration(FunctionName=deployment.outputs["function_names"][key])
+    return aws("lambda", deployment.account_id).get_function_configuration(
+        FunctionName=deployment.outputs["function_names"][key]
+    )
 
 
 def role_policy(aws, deployment, key):
     role_name = function_configuration(aws, deployment, key)["Role"].split("/")[-1]
-    iam = aws("iam")
+    iam = aws("iam", deployment.account_id)
     (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
     return iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
 
@@ -60,6 +62,8 @@ def test_each_alarm_tier_has_its_threshold_topic_and_comparison(aws, deployed, e
         "send-count": {WARNING: quota * 0.6, CRITICAL: quota * 0.8},
         "bounce-rate": {WARNING: 0.05, CRITICAL: 0.10},
         "complaint-rate": {WARNING: 0.001, CRITICAL: 0.005},
+        "configuration-set-bounce-rate": {WARNING: 0.05, CRITICAL: 0.10},
+        "configuration-set-complaint-rate": {WARNING: 0.001, CRITICAL: 0.005},
         "unregistered-recipients": {WARNING: 5, CRITICAL: 10},
         "processor-errors": {WARNING: 1, CRITICAL: 10},
         "dead-letters": {WARNING: 1, CRITICAL: 100},
@@ -95,6 +99,14 @@ def test_alarms_watch_the_metrics_the_code_and_ses_publish(aws, complete):
         "Reputation.BounceRate",
     )
     assert alarms["complaint-rate-warning"]["MetricName"] == "Reputation.ComplaintRate"
+    assert alarms["bounce-rate-warning"]["Dimensions"] == []
+    # The application's own rates: SES publishes them per configuration set under this dimension.
+    per_set = {"Name": "ses:configuration-set", "Value": complete.outputs["configuration_set_name"]}
+    for kind, metric_name in (("bounce-rate", "Reputation.BounceRate"), ("complaint-rate", "Reputation.ComplaintRate")):
+        for tier in (WARNING, CRITICAL):
+            alarm = alarms[f"configuration-set-{kind}-{tier}"]
+            assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/SES", metric_name, "Average")
+            assert alarm["Dimensions"] == [per_set]
     assert (alarms["send-count-critical"]["MetricName"], alarms["send-count-critical"]["Period"]) == ("Send", 86400)
     functions = complete.outputs["function_names"]
     assert alarms["processor-errors-warning"]["Dimensions"] == [
@@ -128,25 +140,26 @@ def test_every_automation_function_failure_raises_an_alarm(aws, deployed, exampl
 @pytest.mark.parametrize("example", ["complete", "minimal"])
 def test_only_ses_and_cloudwatch_of_this_account_may_publish(aws, deployed, example):
     outputs = deployed[example].outputs
+    account = deployed[example].account_id or ACCOUNT
     expected = {
-        outputs["events_topic_arn"]: ("ses.amazonaws.com", f"arn:aws:ses:{harness.REGION}:{ACCOUNT}:*"),
+        outputs["events_topic_arn"]: ("ses.amazonaws.com", f"arn:aws:ses:{harness.REGION}:{account}:*"),
         outputs["warning_topic_arn"]: (
             "cloudwatch.amazonaws.com",
-            f"arn:aws:cloudwatch:{harness.REGION}:{ACCOUNT}:alarm:*",
+            f"arn:aws:cloudwatch:{harness.REGION}:{account}:alarm:*",
         ),
         outputs["critical_topic_arn"]: (
             "cloudwatch.amazonaws.com",
-            f"arn:aws:cloudwatch:{harness.REGION}:{ACCOUNT}:alarm:*",
+            f"arn:aws:cloudwatch:{harness.REGION}:{account}:alarm:*",
         ),
     }
     for topic_arn, (service, source_arn) in expected.items():
-        (statement,) = topic_policy(aws, topic_arn)["Statement"]
+        (statement,) = topic_policy(aws, topic_arn, deployed[example].account_id)["Statement"]
         assert statement["Effect"] == "Allow"
         assert statement["Principal"] == {"Service": service}
         assert statement["Action"] == "SNS:Publish"
         assert statement["Resource"] == topic_arn
         assert statement["Condition"] == {
-            "StringEquals": {"aws:SourceAccount": [ACCOUNT]},
+            "StringEquals": {"aws:SourceAccount": [account]},
             "ArnLike": {"aws:SourceArn": [source_arn]},
         }
 
@@ -158,7 +171,8 @@ def test_complete_example_encrypts_topics_and_queues_with_its_key(aws, complete,
     sns = aws("sns")
     for output in ("events_topic_arn", "warning_topic_arn", "critical_topic_arn"):
         assert sns.get_topic_attributes(TopicArn=complete.outputs[output])["Attributes"]["KmsMasterKeyId"] == key_arn
-        assert "KmsMasterKeyId" not in sns.get_topic_attributes(TopicArn=minimal.outputs[output])["Attributes"]
+        minimal_topic = aws("sns", minimal.account_id).get_topic_attributes(TopicArn=minimal.outputs[output])
+        assert "KmsMasterKeyId" not in minimal_topic["Attributes"]
     queue = aws("sqs").get_queue_attributes(QueueUrl=complete.outputs["queue_url"], AttributeNames=["All"])
     assert queue["Attributes"]["KmsMasterKeyId"] == key_arn
     assert function_configuration(aws, complete, "process-events")["KMSKeyArn"] == key_arn
@@ -171,12 +185,12 @@ def test_subscriptions(aws, complete, minimal):
         [("email", "oncall@example.com"), ("sms", "+15555550100"), ("lambda", breaker_arn)]
     )
     # The breaker is off by default, and nobody is subscribed unless asked for.
-    assert subscriptions(aws, minimal.outputs["critical_topic_arn"]) == []
-    assert subscriptions(aws, minimal.outputs["warning_topic_arn"]) == []
+    assert subscriptions(aws, minimal.outputs["critical_topic_arn"], minimal.account_id) == []
+    assert subscriptions(aws, minimal.outputs["warning_topic_arn"], minimal.account_id) == []
 
-    sns = aws("sns")
     for deployment in (complete, minimal):
-        queue_arn = aws("sqs").get_queue_attributes(
+        sns = aws("sns", deployment.account_id)
+        queue_arn = aws("sqs", deployment.account_id).get_queue_attributes(
             QueueUrl=deployment.outputs["queue_url"], AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
         (events_subscription,) = sns.list_subscriptions_by_topic(TopicArn=deployment.outputs["events_topic_arn"])[
@@ -191,7 +205,7 @@ def test_subscriptions(aws, complete, minimal):
 @pytest.mark.parametrize("example", ["complete", "minimal"])
 def test_configuration_set_publishes_every_event_type_to_the_events_topic(aws, deployed, example):
     outputs = deployed[example].outputs
-    described = aws("ses").describe_configuration_set(
+    described = aws("ses", deployed[example].account_id).describe_configuration_set(
         ConfigurationSetName=outputs["configuration_set_name"],
         ConfigurationSetAttributeNames=["eventDestinations", "reputationOptions", "deliveryOptions"],
     )
@@ -216,7 +230,7 @@ def test_identity_notifications_go_to_the_events_topic_with_headers(aws, complet
 def test_queue_feeds_the_processor_with_partial_batch_failures(aws, complete, minimal):
     mappings = {}
     for deployment, max_concurrency in ((complete, 5), (minimal, 2)):
-        sqs = aws("sqs")
+        sqs = aws("sqs", deployment.account_id)
         queue = sqs.get_queue_attributes(QueueUrl=deployment.outputs["queue_url"], AttributeNames=["All"])["Attributes"]
         processor = function_configuration(aws, deployment, "process-events")
         # Six times the function timeout, as Lambda advises for SQS sources.
@@ -230,7 +244,8 @@ def test_queue_feeds_the_processor_with_partial_batch_failures(aws, complete, mi
         assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
         assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": [deployment.outputs["events_topic_arn"]]}}
 
-        (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=processor["FunctionArn"])[
+        lambda_client = aws("lambda", deployment.account_id)
+        (mapping,) = lambda_client.list_event_source_mappings(FunctionName=processor["FunctionArn"])[
             "EventSourceMappings"
         ]
         mappings[deployment.name] = mapping
@@ -505,13 +520,19 @@ def test_a_second_plan_shows_no_changes(deployed):
 def test_destroy_removes_everything(aws, deployed):
     harness.side_by_side(deployed, harness.Deployment.destroy)
     prefix = "ses-guard"  # both examples' names start with it
-    assert aws("lambda").list_functions()["Functions"] == []
-    assert aws("sns").list_topics()["Topics"] == []
-    assert aws("sqs").list_queues().get("QueueUrls", []) == []
-    assert [
-        a["AlarmName"] for a in aws("cloudwatch").describe_alarms()["MetricAlarms"] if a["AlarmName"].startswith(prefix)
-    ] == []
-    assert aws("ses").list_configuration_sets().get("ConfigurationSets", []) == []
-    assert aws("cloudformation").list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"] == []
-    assert [r["RoleName"] for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(prefix)] == []
-    assert aws("cloudwatch").list_dashboards(DashboardNamePrefix=prefix)["DashboardEntries"] == []
+    for account_id in {deployment.account_id for deployment in deployed.values()}:
+        assert aws("lambda", account_id).list_functions()["Functions"] == []
+        assert aws("sns", account_id).list_topics()["Topics"] == []
+        assert aws("sqs", account_id).list_queues().get("QueueUrls", []) == []
+        assert [
+            a["AlarmName"]
+            for a in aws("cloudwatch", account_id).describe_alarms()["MetricAlarms"]
+            if a["AlarmName"].startswith(prefix)
+        ] == []
+        assert aws("ses", account_id).list_configuration_sets().get("ConfigurationSets", []) == []
+        stacks = aws("cloudformation", account_id).list_stacks(StackStatusFilter=["CREATE_COMPLETE"])
+        assert stacks["StackSummaries"] == []
+        roles = aws("iam", account_id).list_roles()["Roles"]
+        assert [r["RoleName"] for r in roles if r["RoleName"].startswith(prefix)] == []
+        assert aws("ssm", account_id).describe_parameters()["Parameters"] == []
+        assert aws("cloudwatch", account_id).list_dashboards(DashboardNamePrefix=prefix)["DashboardEntries"] == []
