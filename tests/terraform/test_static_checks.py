@@ -113,7 +113,7 @@ def test_docs_check_reports_a_variable_missing_from_the_tables(tmp_path):
 
 def test_examples_carry_no_emulator_settings():
     examples = sorted({path.parent for path in (REPO / "examples").glob("*/*.tf")})
-    assert [example.name for example in examples] == ["complete", "minimal"]
+    assert [example.name for example in examples] == ["complete", "minimal", "multi-app"]
     for example in examples:
         for tf_file in example.glob("*.tf"):
             text = tf_file.read_text()
