@@ -21,6 +21,7 @@ locals {
     for kind, spec in local.reputation : {
       for tier, topic_arn in local.topic_arns : "${kind}-${tier}" => {
         metric_name = spec.metric_name
+        dimensions  = null
         percent     = spec.percent[tier]
         topic_arn   = topic_arn
         description = format(spec.description, spec.percent[tier])
@@ -37,6 +38,7 @@ locals {
   # https://aws.amazon.com/blogs/messaging-and-targeting/protect-your-reputation-with-email-pausing-and-configuration-set-metrics/
   configuration_set_reputation_alarms = var.configuration_set_name == null ? {} : {
     for key, alarm in local.reputation_alarms : "configuration-set-${key}" => merge(alarm, {
+      dimensions  = { "ses:configuration-set" = var.configuration_set_name }
       description = "Mail sent through the configuration set ${var.configuration_set_name} (this application only): ${alarm.description}"
     })
   }
@@ -124,12 +126,13 @@ resource "aws_cloudwatch_metric_alarm" "send_count" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "reputation" {
-  for_each = local.account_reputation_alarms
+  for_each = merge(local.account_reputation_alarms, local.configuration_set_reputation_alarms)
 
   alarm_name          = "${var.name}-${each.key}"
   alarm_description   = each.value.description
   namespace           = "AWS/SES"
   metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
   statistic           = "Average"
   period              = var.reputation_alarm_period
   evaluation_periods  = 1
@@ -140,25 +143,6 @@ resource "aws_cloudwatch_metric_alarm" "reputation" {
   alarm_actions      = [each.value.topic_arn]
   ok_actions         = [each.value.topic_arn]
   tags               = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "configuration_set_reputation" {
-  for_each = local.configuration_set_reputation_alarms
-
-  alarm_name          = "${var.name}-${each.key}"
-  alarm_description   = each.value.description
-  namespace           = "AWS/SES"
-  metric_name         = each.value.metric_name
-  dimensions          = { "ses:configuration-set" = var.configuration_set_name }
-  statistic           = "Average"
-  period              = var.reputation_alarm_period
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  threshold           = each.value.percent / 100
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [each.value.topic_arn]
-  ok_actions          = [each.value.topic_arn]
-  tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "unregistered_recipients" {

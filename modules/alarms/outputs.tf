@@ -3,7 +3,6 @@ output "alarm_names" {
   value = merge(
     { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.alarm_name },
-    { for key, alarm in aws_cloudwatch_metric_alarm.configuration_set_reputation : key => alarm.alarm_name },
     { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.pipeline : key => alarm.alarm_name },
     { for alarm in aws_cloudwatch_metric_alarm.enforcement : "account-enforcement-critical" => alarm.alarm_name },
@@ -15,7 +14,6 @@ output "alarm_arns" {
   value = merge(
     { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.arn },
     { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.arn },
-    { for key, alarm in aws_cloudwatch_metric_alarm.configuration_set_reputation : key => alarm.arn },
     { for tier, alarm in aws_cloudwatch_metric_alarm.unregistered_recipients : "unregistered-recipients-${tier}" => alarm.arn },
     { for key, alarm in aws_cloudwatch_metric_alarm.pipeline : key => alarm.arn },
     { for alarm in aws_cloudwatch_metric_alarm.enforcement : "account-enforcement-critical" => alarm.arn },

@@ -91,13 +91,8 @@ def deployed(
             account_id=MINIMAL_ACCOUNT,
         ),
     }
-    try:
-        for deployment in deployments.values():
-            deployment.init()
-        harness.side_by_side(deployments, harness.Deployment.apply)
+    with harness.applied_side_by_side(deployments):
         yield deployments
-    finally:
-        harness.side_by_side(deployments, harness.Deployment.destroy)
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,10 @@ import shutil
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence
+from typing import Any, Callable, ClassVar, Dict, Iterator, List, Optional, Sequence
 
 import boto3
 import pytest
@@ -282,6 +283,19 @@ class Deployment:
                 f"terraform destroy of examples/{self.name} failed:\n{self.runner.last_output()}", pytrace=False
             )
         self.destroyed = True
+
+
+@contextmanager
+def applied_side_by_side(deployments: Dict[str, Deployment]) -> Iterator[Dict[str, Deployment]]:
+    """Initialised one at a time, applied side by side, and destroyed side by side on the way out unless
+    a test destroyed them already."""
+    try:
+        for deployment in deployments.values():
+            deployment.init()
+        side_by_side(deployments, Deployment.apply)
+        yield deployments
+    finally:
+        side_by_side(deployments, Deployment.destroy)
 
 
 def side_by_side(deployments: Dict[str, Deployment], step: Callable[[Deployment], object]) -> Dict[str, object]:

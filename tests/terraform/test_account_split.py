@@ -90,13 +90,8 @@ def split(emulator, databases, tmp_path_factory):
             account_id=UPGRADE_ACCOUNT,
         ),
     }
-    try:
-        for deployment in deployments.values():
-            deployment.init()
-        harness.side_by_side(deployments, harness.Deployment.apply)
+    with harness.applied_side_by_side(deployments):
         yield deployments
-    finally:
-        harness.side_by_side(deployments, harness.Deployment.destroy)
 
 
 @pytest.fixture(scope="module")

@@ -107,6 +107,18 @@ WRONG_COMBINATIONS = {
         {"subnet_ids": '["subnet-0123abcd"]'},
         "Set subnet_ids and security_group_ids together",
     ),
+    "application-only instance naming no owner": (
+        {"account_resources": '"none"'},
+        "Set account = module.<owner>.account on an instance with account_resources =",
+    ),
+    "identities on an application-only instance": (
+        {
+            "account_resources": '"none"',
+            "account": '{ owner = "shop", marker_parameter_name = "/ses-reputation-guard/account-owner" }',
+            "identities": '["example.com"]',
+        },
+        "identities and create_sending_breaker are account-level",
+    ),
     "large batches without a batching window": (
         {"event_batch_size": "100", "event_batching_window_seconds": "0"},
         "An event_batch_size above 10 needs an event_batching_window_seconds of at least 1",
