@@ -221,6 +221,7 @@ def test_each_application_records_only_its_own_mail(
 
     ses, sns = in_account(aws, "ses"), in_account(aws, "sns")
     for message in (shop_order, newsletter_issue, newsletter_issue_for_the_identity, leaked):
+        message["mail"]["sendingAccountId"] = MULTI_APP_ACCOUNT
         for topic_arn in topics_ses_publishes_to(ses, message):
             sns.publish(TopicArn=topic_arn, Message=json.dumps(message))
 
