@@ -73,7 +73,7 @@ def invoke_like_lambda(configuration: dict, event: dict, endpoint_url: str, tmp_
             "-m",
             "tests.terraform.lambda_runner",
             configuration["Handler"],
-            configuration["FunctionName"],
+            configuration["FunctionArn"],
             str(response_path),
         ],
         input=json.dumps(event),

@@ -1,7 +1,7 @@
 """Run one ses_guard handler the way Lambda does: a fresh interpreter whose environment is the
 function's, the handler imported only then, one event in, the response out.
 
-    python -m tests.terraform.lambda_runner <module.function> <function name> <response file> < event.json
+    python -m tests.terraform.lambda_runner <module.function> <function ARN> <response file> < event.json
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ class LambdaContext:
 
 
 def main() -> None:
-    handler_path, function_name, response_path = sys.argv[1:4]
+    handler_path, function_arn, response_path = sys.argv[1:4]
     module_name, handler_name = handler_path.rsplit(".", 1)
     handler = getattr(importlib.import_module(module_name), handler_name)
-    context = LambdaContext(function_name, f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}")
+    # The deployed function's own ARN: the handlers take their account from it.
+    context = LambdaContext(function_arn.rsplit(":", 1)[-1], function_arn)
     response = handler(json.load(sys.stdin), context)
     with open(response_path, "w", encoding="utf-8") as response_file:
         json.dump(response, response_file)
