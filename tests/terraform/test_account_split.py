@@ -121,6 +121,7 @@ def test_the_account_part_exists_once(aws, multi_app):
                 for key in ("process-events", "suppress-bouncing-users")
             ),
             "ses-guard-shop-sync-thresholds",
+            "ses-guard-shop-watch-enforcement",
             "ses-guard-shop-disable-sending",
         ]
     )
@@ -129,13 +130,14 @@ def test_the_account_part_exists_once(aws, multi_app):
         "process-events",
         "suppress-bouncing-users",
         "sync-thresholds",
+        "watch-enforcement",
     ]
 
     alarms = in_account(aws, "cloudwatch").describe_alarms()["MetricAlarms"]
     account_wide = sorted(
         (alarm["MetricName"], alarm["AlarmName"])
         for alarm in alarms
-        if alarm["Namespace"] == "AWS/SES" and not alarm["Dimensions"]
+        if alarm.get("Namespace") == "AWS/SES" and not alarm["Dimensions"]
     )
     assert account_wide == sorted(
         (metric, f"ses-guard-shop-{kind}-{tier}")
@@ -146,13 +148,12 @@ def test_the_account_part_exists_once(aws, multi_app):
         )
         for tier in ("warning", "critical")
     )
+    enforcement = [alarm["AlarmName"] for alarm in alarms if "enforcement" in alarm["AlarmName"]]
+    assert enforcement == [owner["alarm_names"]["account-enforcement-critical"]]
     # Each application watches its own configuration set's rates, on its own topics.
     for outputs in (owner, application):
-        per_set = [
-            alarm
-            for alarm in alarms
-            if alarm["Dimensions"] == [{"Name": "ses:configuration-set", "Value": outputs["configuration_set_name"]}]
-        ]
+        dimension = {"Name": "ses:configuration-set", "Value": outputs["configuration_set_name"]}
+        per_set = [alarm for alarm in alarms if alarm.get("Dimensions") == [dimension]]
         assert sorted(alarm["MetricName"] for alarm in per_set) == sorted(
             ["Reputation.BounceRate"] * 2 + ["Reputation.ComplaintRate"] * 2
         )
