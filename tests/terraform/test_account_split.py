@@ -148,7 +148,9 @@ def test_the_account_part_exists_once(aws, multi_app):
         )
         for tier in ("warning", "critical")
     )
-    enforcement = [alarm["AlarmName"] for alarm in alarms if "enforcement" in alarm["AlarmName"]]
+    enforcement = [
+        alarm["AlarmName"] for alarm in alarms if alarm["AlarmName"].endswith("-account-enforcement-critical")
+    ]
     assert enforcement == [owner["alarm_names"]["account-enforcement-critical"]]
     # Each application watches its own configuration set's rates, on its own topics.
     for outputs in (owner, application):
