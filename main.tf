@@ -1,9 +1,18 @@
+locals {
+  # The guard's evidence lives in a namespace of this instance alone (README, Security).
+  metrics_namespace = coalesce(var.metrics_namespace, "SESGuard/${var.name}")
+}
+
 module "preconditions" {
   source = "./modules/preconditions"
 
-  database_inputs = { db_secret_arn = var.db_secret_arn != null, database_url = var.database_url != null }
-  vpc_inputs      = { subnet_ids = length(var.subnet_ids), security_group_ids = length(var.security_group_ids) }
-  event_batching  = { batch_size = var.event_batch_size, window_seconds = var.event_batching_window_seconds }
+  database_inputs = {
+    db_secret_arn        = var.db_secret_arn != null
+    database_url         = var.database_url != null
+    customer_managed_key = var.create_kms_key || var.kms_key_arn != null
+  }
+  vpc_inputs     = { subnet_ids = length(var.subnet_ids), security_group_ids = length(var.security_group_ids) }
+  event_batching = { batch_size = var.event_batch_size, window_seconds = var.event_batching_window_seconds }
   account_inputs = {
     owns_account           = local.owns_account
     names_its_owner        = var.account != null
@@ -32,7 +41,13 @@ module "notifications" {
   kms_key_arn                     = var.kms_key_arn
   kms_key_deletion_window_in_days = var.kms_key_deletion_window_in_days
   subscriptions                   = var.alert_subscriptions
-  tags                            = var.tags
+  # Who may publish and encrypt: SES for these sources (modules/ses-events names its set after name),
+  # the functions that announce, CloudWatch Logs for the functions' log groups.
+  configuration_set_name = var.create_configuration_set ? var.name : null
+  identities             = var.identities
+  announcer_role_arns    = module.lambdas.announcer_role_arns
+  log_group_names        = module.lambdas.planned_log_group_names
+  tags                   = var.tags
 }
 
 module "ses_events" {
@@ -57,7 +72,7 @@ module "alarms" {
   bounce_rate_alarm_percent              = var.bounce_rate_alarm_percent
   complaint_rate_alarm_percent           = var.complaint_rate_alarm_percent
   reputation_alarm_period                = var.reputation_alarm_period
-  metrics_namespace                      = var.metrics_namespace
+  metrics_namespace                      = local.metrics_namespace
   service_name                           = var.name
   unregistered_recipient_alarm_threshold = var.unregistered_recipient_alarm_threshold
   unregistered_recipient_alarm_period    = var.unregistered_recipient_alarm_period
@@ -85,7 +100,7 @@ module "lambdas" {
   timeout               = var.lambda_timeout
   log_level             = var.log_level
   log_retention_in_days = var.log_retention_in_days
-  metrics_namespace     = var.metrics_namespace
+  metrics_namespace     = local.metrics_namespace
   kms_key_arn           = module.notifications.kms_key_arn
   events_topic_arn      = module.notifications.events_topic_arn
   warning_topic_arn     = module.notifications.warning_topic_arn
@@ -106,6 +121,7 @@ module "lambdas" {
   event_batching_window_seconds   = var.event_batching_window_seconds
   event_processor_max_concurrency = var.event_processor_max_concurrency
   event_max_receive_count         = var.event_max_receive_count
+  dead_letter_redrive_role_arns   = var.dead_letter_redrive_role_arns
 
   # Account-level automation (the quota sync, the enforcement watch, the breaker) is created by the
   # owner only: account_resources = "create".
@@ -136,11 +152,10 @@ module "dashboard" {
   source = "./modules/dashboard"
   count  = var.create_dashboard ? 1 : 0
 
-  name              = var.name
-  metrics_namespace = var.metrics_namespace
-  service_name      = var.name
-  # Where the quota sync publishes SendQuotaUsedPercent (ses_guard.settings: <namespace>/Quota).
-  quota_metric_namespace                 = "${var.metrics_namespace}/Quota"
+  name                                   = var.name
+  metrics_namespace                      = var.metrics_namespace
+  service_name                           = var.name
+  quota_metric_namespace                 = module.lambdas.quota_metrics_namespace
   show_quota_usage                       = var.create_quota_sync
   show_enforcement_status                = var.create_enforcement_watch
   send_quota_alarm_percent               = var.send_quota_alarm_percent

@@ -35,9 +35,9 @@ variable "account" {
 }
 
 variable "create_kms_key" {
-  description = "Create a customer-managed KMS key (with rotation) and encrypt the topics, queues, log groups and function environments with it. Its key policy lets SES, CloudWatch, SNS and CloudWatch Logs of this account use it; the AWS managed key alias/aws/sns would lock SES and CloudWatch out."
+  description = "Create a customer-managed KMS key (with rotation) and encrypt the topics, queues, log groups and function environments with it (about 1 USD a month plus requests; README, Security). Its key policy lets SES, CloudWatch, SNS and CloudWatch Logs of this account use it, each only for the guard's own resources; the AWS managed key alias/aws/sns would lock SES and CloudWatch out. Setting it to false with no kms_key_arn opts out of encryption at rest: the topics and queues then carry recipient addresses and mail headers unencrypted, and database_url is refused."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "kms_key_arn" {
@@ -63,7 +63,7 @@ variable "kms_key_deletion_window_in_days" {
 }
 
 variable "alert_subscriptions" {
-  description = "Who hears the alerts, keyed by a stable name. tier is warning or critical; protocol is an SNS protocol (sms, email, email-json, http, https, sqs, lambda, application); endpoint is the phone number, address, URL or ARN. Email and HTTP(S) subscribers must confirm before they receive anything; a lambda endpoint must allow sns.amazonaws.com to invoke it."
+  description = "Who hears the alerts, keyed by a stable name. tier is warning or critical; protocol is an SNS protocol (sms, email, email-json, https, sqs, lambda, application; not http, which would send alerts in clear text); endpoint is the phone number, address, URL or ARN. Email and HTTPS subscribers must confirm before they receive anything; a lambda endpoint must allow sns.amazonaws.com to invoke it."
   type = map(object({
     tier     = string
     protocol = string
@@ -77,8 +77,8 @@ variable "alert_subscriptions" {
   }
 
   validation {
-    condition     = alltrue([for s in values(var.alert_subscriptions) : contains(["sms", "email", "email-json", "http", "https", "sqs", "lambda", "application"], s.protocol)])
-    error_message = "Every subscription's protocol must be one of sms, email, email-json, http, https, sqs, lambda, application."
+    condition     = alltrue([for s in values(var.alert_subscriptions) : contains(["sms", "email", "email-json", "https", "sqs", "lambda", "application"], s.protocol)])
+    error_message = "Every subscription's protocol must be one of sms, email, email-json, https, sqs, lambda, application (not http: alerts would travel in clear text)."
   }
 
   validation {
@@ -200,12 +200,12 @@ variable "reputation_alarm_period" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the event processor's custom metrics (POWERTOOLS_METRICS_NAMESPACE)."
+  description = "CloudWatch namespace of the event processor's custom metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms (and the sending breaker) watch. Null means SESGuard/<name>: a namespace of this instance alone, where of the module's roles only the enforcement watch writes (its status); the quota sync writes to <namespace>/Quota. Anyone allowed cloudwatch:PutMetricData in it can raise the alarms: README, Security."
   type        = string
-  default     = "SESGuard"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !can(regex("^AWS/", var.metrics_namespace))
+    condition     = var.metrics_namespace == null || (can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !can(regex("^AWS/", var.metrics_namespace)))
     error_message = "The metrics_namespace must be 1-255 characters of letters, digits and _ . / # : - and must not start with AWS/."
   }
 }
@@ -388,7 +388,7 @@ variable "db_secret_kms_key_arn" {
 }
 
 variable "database_url" {
-  description = "SQLAlchemy URL of the database (DATABASE_URL), instead of db_secret_arn, for databases outside AWS or a demo. It lands in the functions' environment, so prefer db_secret_arn for real credentials."
+  description = "SQLAlchemy URL of the database (DATABASE_URL), instead of db_secret_arn, for databases outside AWS or a demo. It lands in the functions' environment and in the Terraform state in plain text, so prefer db_secret_arn for real credentials; the plan refuses it without a customer-managed key for the environments (create_kms_key or kms_key_arn)."
   type        = string
   default     = null
   sensitive   = true
@@ -517,6 +517,17 @@ variable "event_max_receive_count" {
   validation {
     condition     = var.event_max_receive_count >= 1 && var.event_max_receive_count <= 1000
     error_message = "The event_max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "dead_letter_redrive_role_arns" {
+  description = "IAM roles allowed to move dead-lettered events back to the event queue (StartMessageMoveTask, the console's DLQ redrive), which sends as the role that starts it. The queue's policy denies sqs:SendMessage to everyone else but the events topic, since whoever sends there can forge SES events."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.dead_letter_redrive_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
+    error_message = "Each dead_letter_redrive_role_arns entry must be an IAM role ARN: arn:<partition>:iam::<account>:role/<name>."
   }
 }
 

@@ -42,7 +42,7 @@ from ses_guard import database, migrate, report, schema, suppression  # noqa: E4
 from ses_guard.settings import UsersTable  # noqa: E402
 from tests import ses_samples as ses  # noqa: E402
 from tests.conftest import emitted_metrics  # noqa: E402
-from tests.support import moto_ses, moto_sesv2  # noqa: E402
+from tests.support import moto_policies, moto_ses, moto_sesv2  # noqa: E402
 from tests.support.moto_server import EmulatorServer  # noqa: E402
 from tests.terraform import harness, lambda_emulation  # noqa: E402
 
@@ -200,7 +200,11 @@ class Demo:
         self.deployment.destroy()
 
     def drain_queue(self, label: str, notifications: List[dict]) -> None:
-        sns, sqs = self.client("sns"), self.client("sqs")
+        # The events topic's policy lets only SES publish, for the configuration set or the identities.
+        region, account = self.outputs["events_topic_arn"].split(":")[3:5]
+        configuration_set = f"arn:aws:ses:{region}:{account}:configuration-set/{self.outputs['configuration_set_name']}"
+        sns = moto_policies.as_service(self.client("sns"), "ses.amazonaws.com", configuration_set)
+        sqs = self.client("sqs")
         for notification in notifications:
             sns.publish(TopicArn=self.outputs["events_topic_arn"], Message=json.dumps(notification))
         queue_url = self.outputs["queue_url"]

@@ -42,3 +42,8 @@ output "dashboard_url" {
   description = "URL of the instance's CloudWatch dashboard."
   value       = module.ses_guard.dashboard_url
 }
+
+output "kms_key_arn" {
+  description = "ARN of the KMS key the module created (create_kms_key defaults to true) for the topics, queues, logs and function environments."
+  value       = module.ses_guard.kms_key_arn
+}

@@ -10,6 +10,10 @@ locals {
   region = split(".", data.aws_region.current.endpoint)[1]
   in_vpc = length(var.subnet_ids) > 0
 
+  # The quota sync's side metric stays out of the namespace the alarms watch, so that its role cannot write
+  # the guard's evidence (QUOTA_METRICS_NAMESPACE; ses_guard.settings derives the same by default).
+  quota_metrics_namespace = "${var.metrics_namespace}/Quota"
+
   functions = {
     for key, spec in {
       process-events = {
@@ -40,6 +44,9 @@ locals {
     } : key => spec if spec.create
   }
 
+  # Known at plan, so that the KMS key policy can name the log groups before they exist.
+  log_group_names = { for key in keys(local.functions) : key => "/aws/lambda/${var.name}-${key}" }
+
   common_environment = {
     POWERTOOLS_SERVICE_NAME      = var.name
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
@@ -60,10 +67,13 @@ locals {
 
   # Kept apart from local.functions because database_url is sensitive and for_each refuses sensitive values.
   environments = {
-    process-events = merge(local.common_environment, local.database_environment)
+    process-events = merge(local.common_environment, local.database_environment, {
+      EVENTS_TOPIC_ARN = var.events_topic_arn
+    })
     sync-thresholds = merge(local.common_environment, local.database_environment, {
-      SEND_COUNT_ALARMS = jsonencode(var.send_count_alarms)
-      WARNING_TOPIC_ARN = var.warning_topic_arn
+      SEND_COUNT_ALARMS       = jsonencode(var.send_count_alarms)
+      WARNING_TOPIC_ARN       = var.warning_topic_arn
+      QUOTA_METRICS_NAMESPACE = local.quota_metrics_namespace
     })
     suppress-bouncing-users = merge(local.common_environment, local.database_environment, {
       HYGIENE_BOUNCE_THRESHOLD        = tostring(var.hygiene_bounce_threshold)
@@ -89,7 +99,7 @@ locals {
 resource "aws_cloudwatch_log_group" "this" {
   for_each = local.functions
 
-  name              = "/aws/lambda/${var.name}-${each.key}"
+  name              = local.log_group_names[each.key]
   retention_in_days = var.log_retention_in_days
   kms_key_id        = var.kms_key_arn
   tags              = var.tags

@@ -18,6 +18,19 @@ output "log_group_names" {
   value       = { for key, log_group in aws_cloudwatch_log_group.this : key => log_group.name }
 }
 
+output "planned_log_group_names" {
+  description = "Names the functions' log groups will have, known before they exist (for the KMS key policy, which must allow them first)."
+  value       = values(local.log_group_names)
+}
+
+output "announcer_role_arns" {
+  description = "ARNs of the roles that publish to each alert topic, keyed warning (quota sync, enforcement watch) and critical (enforcement watch, sending breaker): the only principals the topics' policies let publish besides the alarms."
+  value = {
+    warning  = [for key, role in aws_iam_role.this : role.arn if contains(["sync-thresholds", "watch-enforcement"], key)]
+    critical = [for key, role in aws_iam_role.this : role.arn if contains(["watch-enforcement", "disable-sending"], key)]
+  }
+}
+
 output "queue_name" {
   description = "Name of the SQS queue the SES events wait in for the processor."
   value       = aws_sqs_queue.events.name
@@ -56,4 +69,9 @@ output "event_source_mapping_id" {
 output "schedule_rule_names" {
   description = "Names of the EventBridge rules that run the scheduled functions, keyed like function_names."
   value       = { for key, rule in aws_cloudwatch_event_rule.schedule : key => rule.name }
+}
+
+output "quota_metrics_namespace" {
+  description = "Namespace of the quota sync's SendQuotaUsedPercent (QUOTA_METRICS_NAMESPACE), the only one its role may write to."
+  value       = local.quota_metrics_namespace
 }

@@ -74,7 +74,7 @@ variable "log_retention_in_days" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace the functions publish their metrics to (POWERTOOLS_METRICS_NAMESPACE). The quota-sync function may write metrics to this namespace only."
+  description = "CloudWatch namespace of the event processor's metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms watch. Only the enforcement watch's role may write to it (its status metrics); the quota sync writes its side metric to <metrics_namespace>/Quota (QUOTA_METRICS_NAMESPACE)."
   type        = string
   default     = "SESGuard"
 
@@ -85,7 +85,7 @@ variable "metrics_namespace" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer-managed KMS key for the queues, log groups and environment variables; the functions may use it to read their queue and publish to encrypted topics. Null leaves them under AWS owned keys (and the queues unencrypted)."
+  description = "ARN of a customer-managed KMS key for the queues, log groups and environment variables; the functions may use it (through SQS and SNS only) to read their queue and publish to encrypted topics. Null leaves them under AWS owned keys (and the queues unencrypted), and refuses database_url."
   type        = string
   default     = null
 
@@ -278,6 +278,12 @@ variable "event_max_receive_count" {
     condition     = var.event_max_receive_count >= 1 && var.event_max_receive_count <= 1000
     error_message = "The event_max_receive_count must be between 1 and 1000."
   }
+}
+
+variable "dead_letter_redrive_role_arns" {
+  description = "IAM roles allowed to move dead-lettered events back to the event queue; everyone else but the events topic is denied sqs:SendMessage."
+  type        = list(string)
+  default     = []
 }
 
 variable "create_quota_sync" {

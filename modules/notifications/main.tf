@@ -11,16 +11,28 @@ locals {
 
   kms_key_arn = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
   alert_tiers = toset(["warning", "critical"])
+
+  # The key policy names the events topic, which the key encrypts: its ARN is built, not read, to avoid a cycle.
+  events_topic_name = "${var.name}-ses-events"
+  events_topic_arn  = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${local.events_topic_name}"
+
+  # What SES publishes for (aws:SourceArn): the configuration set's events and the identities' notifications.
+  ses_source_arns = concat(
+    var.configuration_set_name == null ? [] : ["arn:${local.partition}:ses:${local.region}:${local.account_id}:configuration-set/${var.configuration_set_name}"],
+    [for identity in var.identities : "arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/${identity}"],
+  )
+  # Every alarm of the module is named <name>-...; the alarms depend on the topics, so no list of them.
+  alarm_source_arn = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name}-*"
 }
 
 resource "aws_sns_topic" "events" {
-  name              = "${var.name}-ses-events"
+  name              = local.events_topic_name
   kms_master_key_id = local.kms_key_arn
   tags              = var.tags
 
-  # Encryption is opt-in (create_kms_key / kms_key_arn): SES and CloudWatch cannot publish to a
-  # topic under the AWS managed key alias/aws/sns, so only a customer-managed key works here.
-  #checkov:skip=CKV_AWS_26: encrypted when create_kms_key or kms_key_arn is set; the AWS managed key would block SES.
+  # SES and CloudWatch cannot publish to a topic under the AWS managed key alias/aws/sns, so only a
+  # customer-managed key works here: created by default, unencrypted only when the caller opts out.
+  #checkov:skip=CKV_AWS_26: encrypted by default (create_kms_key) or with kms_key_arn; unencrypted only by an explicit opt-out, as the AWS managed key would block SES.
 }
 
 resource "aws_sns_topic" "alerts" {
@@ -31,30 +43,85 @@ resource "aws_sns_topic" "alerts" {
   kms_master_key_id = local.kms_key_arn
   tags              = var.tags
 
-  #checkov:skip=CKV_AWS_26: encrypted when create_kms_key or kms_key_arn is set; the AWS managed key would block CloudWatch.
+  #checkov:skip=CKV_AWS_26: encrypted by default (create_kms_key) or with kms_key_arn; unencrypted only by an explicit opt-out, as the AWS managed key would block CloudWatch.
 }
 
 data "aws_iam_policy_document" "events_topic" {
+  dynamic "statement" {
+    # Without a configuration set or identities nothing in SES publishes here.
+    for_each = length(local.ses_source_arns) > 0 ? ["ses"] : []
+
+    content {
+      sid       = "SESOfThisAccountPublishes"
+      actions   = ["SNS:Publish"]
+      resources = [aws_sns_topic.events.arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["ses.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = local.ses_source_arns
+      }
+    }
+  }
+
+  # An Allow alone lets in any principal of the account whose own IAM policy allows sns:Publish on "*";
+  # these Denies win over any identity policy. Every principal that is no AWS service is refused...
   statement {
-    sid       = "SESOfThisAccountPublishes"
+    sid       = "NoPrincipalOfAnAccountPublishes"
+    effect    = "Deny"
     actions   = ["SNS:Publish"]
     resources = [aws_sns_topic.events.arn]
 
     principals {
-      type        = "Service"
-      identifiers = ["ses.amazonaws.com"]
+      type        = "AWS"
+      identifiers = ["*"]
     }
 
     condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+      test     = "Bool"
+      variable = "aws:PrincipalIsAWSService"
+      values   = ["false"]
+    }
+  }
+
+  # ...and so is every service publishing for anything but the configuration set and the identities
+  # (ArnNotEquals also holds when a service sends no aws:SourceArn).
+  statement {
+    sid       = "NoServiceButSESForTheGuardsSourcesPublishes"
+    effect    = "Deny"
+    actions   = ["SNS:Publish"]
+    resources = [aws_sns_topic.events.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
     }
 
     condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:ses:${local.region}:${local.account_id}:*"]
+      test     = "Bool"
+      variable = "aws:PrincipalIsAWSService"
+      values   = ["true"]
+    }
+
+    dynamic "condition" {
+      for_each = length(local.ses_source_arns) > 0 ? ["ses"] : []
+
+      content {
+        test     = "ArnNotEquals"
+        variable = "aws:SourceArn"
+        values   = local.ses_source_arns
+      }
     }
   }
 }
@@ -68,7 +135,7 @@ data "aws_iam_policy_document" "alerts_topic" {
   for_each = local.alert_tiers
 
   statement {
-    sid       = "CloudWatchAlarmsOfThisAccountPublish"
+    sid       = "TheGuardsAlarmsPublish"
     actions   = ["SNS:Publish"]
     resources = [aws_sns_topic.alerts[each.key].arn]
 
@@ -86,7 +153,60 @@ data "aws_iam_policy_document" "alerts_topic" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
+      values   = [local.alarm_source_arn]
+    }
+  }
+
+  # Only the module's own functions announce here (quota sync: warning; breaker: critical).
+  statement {
+    sid       = "NoPrincipalButTheGuardsFunctionsPublishes"
+    effect    = "Deny"
+    actions   = ["SNS:Publish"]
+    resources = [aws_sns_topic.alerts[each.key].arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:PrincipalIsAWSService"
+      values   = ["false"]
+    }
+
+    dynamic "condition" {
+      for_each = length(var.announcer_role_arns[each.key]) > 0 ? [each.key] : []
+
+      content {
+        test     = "ArnNotEquals"
+        variable = "aws:PrincipalArn"
+        values   = var.announcer_role_arns[each.key]
+      }
+    }
+  }
+
+  statement {
+    sid       = "NoServiceButTheGuardsAlarmsPublishes"
+    effect    = "Deny"
+    actions   = ["SNS:Publish"]
+    resources = [aws_sns_topic.alerts[each.key].arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:PrincipalIsAWSService"
+      values   = ["true"]
+    }
+
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:SourceArn"
+      values   = [local.alarm_source_arn]
     }
   }
 }
@@ -126,15 +246,41 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  dynamic "statement" {
+    for_each = length(local.ses_source_arns) > 0 ? ["ses"] : []
+
+    content {
+      sid       = "SESEncryptsTheGuardsEvents"
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["ses.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = local.ses_source_arns
+      }
+    }
+  }
+
   statement {
-    sid       = "ServicesOfThisAccountEncryptMessages"
+    sid       = "CloudWatchOfThisAccountEncryptsAlarms"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
     resources = ["*"]
 
     principals {
-      type = "Service"
-      # SES and CloudWatch publish to the topics; SNS delivers them to encrypted SQS queues.
-      identifiers = ["ses.amazonaws.com", "cloudwatch.amazonaws.com", "sns.amazonaws.com"]
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
     }
 
     condition {
@@ -144,20 +290,42 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # SNS delivers the events topic to the encrypted queue.
   statement {
-    sid       = "CloudWatchLogsEncryptsThisAccountsLogGroups"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    sid       = "SNSDeliversTheEventsTopic"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
     resources = ["*"]
 
     principals {
       type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
+      identifiers = ["sns.amazonaws.com"]
     }
 
     condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:*"]
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [local.events_topic_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.log_group_names) > 0 ? ["logs"] : []
+
+    content {
+      sid       = "CloudWatchLogsEncryptsTheGuardsLogGroups"
+      actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["logs.${local.region}.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "kms:EncryptionContext:aws:logs:arn"
+        values   = [for group in var.log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${group}"]
+      }
     }
   }
 }

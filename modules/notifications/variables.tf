@@ -9,9 +9,9 @@ variable "name" {
 }
 
 variable "create_kms_key" {
-  description = "Create a customer-managed KMS key and encrypt the topics with it. Its key policy lets SES, CloudWatch, SNS (delivery to encrypted SQS queues) and CloudWatch Logs of this account use it, which the AWS managed key alias/aws/sns does not."
+  description = "Create a customer-managed KMS key and encrypt the topics with it. Its key policy lets SES (for the configuration set and identities), CloudWatch, SNS (delivering the events topic to its encrypted queue) and CloudWatch Logs (for log_group_names) of this account use it, which the AWS managed key alias/aws/sns does not. False with no kms_key_arn leaves the topics unencrypted."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "kms_key_arn" {
@@ -37,7 +37,7 @@ variable "kms_key_deletion_window_in_days" {
 }
 
 variable "subscriptions" {
-  description = "Who hears the alerts, keyed by a stable name. tier is warning or critical; protocol is an SNS protocol (sms, email, email-json, http, https, sqs, lambda, application); endpoint is the phone number, address, URL or ARN. Email and HTTP(S) subscribers must confirm before they receive anything; a lambda endpoint must allow sns.amazonaws.com to invoke it."
+  description = "Who hears the alerts, keyed by a stable name. tier is warning or critical; protocol is an SNS protocol (sms, email, email-json, https, sqs, lambda, application; not http, which would send alerts in clear text); endpoint is the phone number, address, URL or ARN. Email and HTTPS subscribers must confirm before they receive anything; a lambda endpoint must allow sns.amazonaws.com to invoke it."
   type = map(object({
     tier     = string
     protocol = string
@@ -51,14 +51,44 @@ variable "subscriptions" {
   }
 
   validation {
-    condition     = alltrue([for s in values(var.subscriptions) : contains(["sms", "email", "email-json", "http", "https", "sqs", "lambda", "application"], s.protocol)])
-    error_message = "Every subscription's protocol must be one of sms, email, email-json, http, https, sqs, lambda, application."
+    condition     = alltrue([for s in values(var.subscriptions) : contains(["sms", "email", "email-json", "https", "sqs", "lambda", "application"], s.protocol)])
+    error_message = "Every subscription's protocol must be one of sms, email, email-json, https, sqs, lambda, application (not http: alerts would travel in clear text)."
   }
 
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : length(trimspace(s.endpoint)) > 0])
     error_message = "Every subscription needs an endpoint."
   }
+}
+
+variable "configuration_set_name" {
+  description = "Name of the SES configuration set whose events SES may publish to the events topic (aws:SourceArn), or null."
+  type        = string
+  default     = null
+}
+
+variable "identities" {
+  description = "SES identities (domains or addresses) whose notifications SES may publish to the events topic (aws:SourceArn)."
+  type        = list(string)
+  default     = []
+}
+
+variable "announcer_role_arns" {
+  description = "ARNs of the IAM roles that may publish to each alert topic besides the alarms, keyed warning and critical: the module's functions that announce what they did. Every other principal is denied sns:Publish."
+  type = object({
+    warning  = list(string)
+    critical = list(string)
+  })
+  default = {
+    warning  = []
+    critical = []
+  }
+}
+
+variable "log_group_names" {
+  description = "Names of the log groups CloudWatch Logs may encrypt with the created key (kms:EncryptionContext:aws:logs:arn)."
+  type        = list(string)
+  default     = []
 }
 
 variable "tags" {

@@ -2,8 +2,8 @@
 # validation's error_message is what the plan prints. Facts only, never values: database_url holds a password.
 
 variable "database_inputs" {
-  description = "Which of the root module's db_secret_arn and database_url are set."
-  type        = object({ db_secret_arn = bool, database_url = bool })
+  description = "Which of the root module's db_secret_arn and database_url are set, and whether a customer-managed key (create_kms_key or kms_key_arn) encrypts the function environments."
+  type        = object({ db_secret_arn = bool, database_url = bool, customer_managed_key = bool })
 
   validation {
     condition     = var.database_inputs.db_secret_arn || var.database_inputs.database_url
@@ -13,6 +13,13 @@ variable "database_inputs" {
   validation {
     condition     = !(var.database_inputs.db_secret_arn && var.database_inputs.database_url)
     error_message = "Set db_secret_arn or database_url, not both: the functions would use database_url and ignore the secret."
+  }
+
+  # Anyone with lambda:GetFunctionConfiguration (read-only roles have it) reads an environment that only
+  # Lambda's AWS managed key encrypts.
+  validation {
+    condition     = !var.database_inputs.database_url || var.database_inputs.customer_managed_key
+    error_message = "The database_url needs a customer-managed key (create_kms_key = true or kms_key_arn): without one anyone allowed lambda:GetFunctionConfiguration reads the URL and its password. Or use db_secret_arn."
   }
 }
 

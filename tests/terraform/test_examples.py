@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import emitted_metrics
 from tests.ses_samples import scenario_1, scenario_3
+from tests.support.moto_policies import as_service
 from tests.terraform import harness
 from tests.terraform.conftest import ACCOUNT, SENDER
 from tests.terraform.lambda_emulation import invoke_like_lambda, receive_all, ses_guard_cli, sqs_lambda_event
@@ -87,7 +88,11 @@ def test_each_alarm_tier_has_its_threshold_topic_and_comparison(aws, deployed, e
 def test_alarms_watch_the_metrics_the_code_and_ses_publish(aws, complete):
     alarms = alarms_by_key(aws, complete)
     unregistered = alarms["unregistered-recipients-critical"]
-    assert (unregistered["Namespace"], unregistered["MetricName"]) == ("SESGuard", "EmailNotRegisteredCount")
+    # A namespace of this instance alone: no role of the module may write to it (test_access_control).
+    assert (unregistered["Namespace"], unregistered["MetricName"]) == (
+        "SESGuard/ses-guard-complete",
+        "EmailNotRegisteredCount",
+    )
     # Powertools publishes EmailNotRegisteredCount with exactly one dimension: service = POWERTOOLS_SERVICE_NAME.
     service = function_configuration(aws, complete, "process-events")["Environment"]["Variables"][
         "POWERTOOLS_SERVICE_NAME"
@@ -139,43 +144,44 @@ def test_every_automation_function_failure_raises_an_alarm(aws, deployed, exampl
 
 @pytest.mark.parametrize("example", ["complete", "minimal"])
 def test_only_ses_and_cloudwatch_of_this_account_may_publish(aws, deployed, example):
+    # The sources allowed; the Denies that keep everyone else out are tested in test_access_control.
     outputs = deployed[example].outputs
     account = deployed[example].account_id or ACCOUNT
+    name, identities = {"complete": ("ses-guard-complete", [SENDER]), "minimal": ("ses-guard", [])}[example]
+    ses_sources = [f"arn:aws:ses:{harness.REGION}:{account}:configuration-set/{outputs['configuration_set_name']}"]
+    ses_sources += [f"arn:aws:ses:{harness.REGION}:{account}:identity/{identity}" for identity in identities]
+    alarms = {"ArnLike": {"aws:SourceArn": [f"arn:aws:cloudwatch:{harness.REGION}:{account}:alarm:{name}-*"]}}
     expected = {
-        outputs["events_topic_arn"]: ("ses.amazonaws.com", f"arn:aws:ses:{harness.REGION}:{account}:*"),
-        outputs["warning_topic_arn"]: (
-            "cloudwatch.amazonaws.com",
-            f"arn:aws:cloudwatch:{harness.REGION}:{account}:alarm:*",
-        ),
-        outputs["critical_topic_arn"]: (
-            "cloudwatch.amazonaws.com",
-            f"arn:aws:cloudwatch:{harness.REGION}:{account}:alarm:*",
-        ),
+        outputs["events_topic_arn"]: ("ses.amazonaws.com", {"ArnEquals": {"aws:SourceArn": ses_sources}}),
+        outputs["warning_topic_arn"]: ("cloudwatch.amazonaws.com", alarms),
+        outputs["critical_topic_arn"]: ("cloudwatch.amazonaws.com", alarms),
     }
-    for topic_arn, (service, source_arn) in expected.items():
-        (statement,) = topic_policy(aws, topic_arn, deployed[example].account_id)["Statement"]
-        assert statement["Effect"] == "Allow"
+    for topic_arn, (service, source_condition) in expected.items():
+        (statement,) = [
+            s for s in topic_policy(aws, topic_arn, deployed[example].account_id)["Statement"] if s["Effect"] == "Allow"
+        ]
         assert statement["Principal"] == {"Service": service}
         assert statement["Action"] == "SNS:Publish"
         assert statement["Resource"] == topic_arn
-        assert statement["Condition"] == {
-            "StringEquals": {"aws:SourceAccount": [account]},
-            "ArnLike": {"aws:SourceArn": [source_arn]},
-        }
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": [account]}, **source_condition}
 
 
-def test_complete_example_encrypts_topics_and_queues_with_its_key(aws, complete, minimal):
-    key_arn = complete.outputs["kms_key_arn"]
-    assert key_arn.startswith(f"arn:aws:kms:{harness.REGION}:{ACCOUNT}:key/")
-    assert aws("kms").get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
-    sns = aws("sns")
+@pytest.mark.parametrize("example", ["complete", "minimal"])
+def test_each_example_encrypts_topics_queues_and_environments_with_its_key(aws, deployed, example):
+    # minimal does not ask for it: encryption at rest is the default (create_kms_key).
+    deployment = deployed[example]
+    key_arn = deployment.outputs["kms_key_arn"]
+    assert key_arn.startswith(f"arn:aws:kms:{harness.REGION}:{deployment.account_id or ACCOUNT}:key/")
+    assert aws("kms", deployment.account_id).get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+    sns = aws("sns", deployment.account_id)
     for output in ("events_topic_arn", "warning_topic_arn", "critical_topic_arn"):
-        assert sns.get_topic_attributes(TopicArn=complete.outputs[output])["Attributes"]["KmsMasterKeyId"] == key_arn
-        minimal_topic = aws("sns", minimal.account_id).get_topic_attributes(TopicArn=minimal.outputs[output])
-        assert "KmsMasterKeyId" not in minimal_topic["Attributes"]
-    queue = aws("sqs").get_queue_attributes(QueueUrl=complete.outputs["queue_url"], AttributeNames=["All"])
+        assert sns.get_topic_attributes(TopicArn=deployment.outputs[output])["Attributes"]["KmsMasterKeyId"] == key_arn
+    queue = aws("sqs", deployment.account_id).get_queue_attributes(
+        QueueUrl=deployment.outputs["queue_url"], AttributeNames=["All"]
+    )
     assert queue["Attributes"]["KmsMasterKeyId"] == key_arn
-    assert function_configuration(aws, complete, "process-events")["KMSKeyArn"] == key_arn
+    for key in deployment.outputs["function_names"]:
+        assert function_configuration(aws, deployment, key)["KMSKeyArn"] == key_arn
 
 
 def test_subscriptions(aws, complete, minimal):
@@ -240,7 +246,7 @@ def test_queue_feeds_the_processor_with_partial_batch_failures(aws, complete, mi
         dead_letter_url = sqs.get_queue_url(QueueName=dead_letter_arn.rsplit(":", 1)[-1])["QueueUrl"]
         dead_letters = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["All"])["Attributes"]
         assert int(dead_letters["MessageRetentionPeriod"]) == 14 * 24 * 3600
-        (statement,) = json.loads(queue["Policy"])["Statement"]
+        (statement,) = [s for s in json.loads(queue["Policy"])["Statement"] if s["Effect"] == "Allow"]
         assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
         assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": [deployment.outputs["events_topic_arn"]]}}
 
@@ -262,7 +268,7 @@ def test_each_function_runs_its_handler_with_the_environment_the_code_reads(aws,
     alarm_names = outputs["alarm_names"]
     common = {
         "POWERTOOLS_SERVICE_NAME": "ses-guard-complete",
-        "POWERTOOLS_METRICS_NAMESPACE": "SESGuard",
+        "POWERTOOLS_METRICS_NAMESPACE": "SESGuard/ses-guard-complete",
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     database = {
@@ -274,7 +280,10 @@ def test_each_function_runs_its_handler_with_the_environment_the_code_reads(aws,
         "USERS_VALIDATED_COLUMN": "validated",
     }
     expected = {
-        "process-events": ("ses_guard.handlers.process_events", {**common, **database}),
+        "process-events": (
+            "ses_guard.handlers.process_events",
+            {**common, **database, "EVENTS_TOPIC_ARN": outputs["events_topic_arn"]},
+        ),
         "sync-thresholds": (
             "ses_guard.handlers.sync_thresholds",
             {
@@ -282,6 +291,7 @@ def test_each_function_runs_its_handler_with_the_environment_the_code_reads(aws,
                 **database,
                 "SEND_COUNT_ALARMS": {alarm_names["send-count-warning"]: 60, alarm_names["send-count-critical"]: 80},
                 "WARNING_TOPIC_ARN": outputs["warning_topic_arn"],
+                "QUOTA_METRICS_NAMESPACE": "SESGuard/ses-guard-complete/Quota",
             },
         ),
         "suppress-bouncing-users": (
@@ -359,7 +369,7 @@ def test_roles_have_least_privilege(aws, complete):
     )["MetricAlarms"]
     assert sorted(alarm_updates["Resource"]) == sorted(alarm["AlarmArn"] for alarm in alarm_arns)
     (metric_data,) = statements_allowing(policies["sync-thresholds"], "cloudwatch:PutMetricData")
-    assert metric_data["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SESGuard"]}}
+    assert metric_data["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SESGuard/ses-guard-complete/Quota"]}}
     (announce,) = statements_allowing(policies["sync-thresholds"], "sns:Publish")
     assert announce["Resource"] == complete.outputs["warning_topic_arn"]
     (breaker_announce,) = statements_allowing(policies["disable-sending"], "sns:Publish")
@@ -441,7 +451,11 @@ def test_published_notifications_reach_the_database_through_the_deployed_wiring(
     ses_guard_cli("db", "init-demo", database_url=database_url)
 
     notifications = scenario_1() + scenario_3()
-    sns = aws("sns")
+    # Only SES, for the configuration set or the identities, may publish to the events topic.
+    configuration_set = (
+        f"arn:aws:ses:{harness.REGION}:{ACCOUNT}:configuration-set/{complete.outputs['configuration_set_name']}"
+    )
+    sns = as_service(aws("sns"), "ses.amazonaws.com", configuration_set)
     for notification in notifications:
         sns.publish(TopicArn=complete.outputs["events_topic_arn"], Message=json.dumps(notification))
 

@@ -27,6 +27,10 @@ WRONG_INPUTS = {
         {"alert_subscriptions": '{ a = { tier = "warning", protocol = "pigeon", endpoint = "x" } }'},
         "protocol must be one of",
     ),
+    "alerts over plain http": (
+        {"alert_subscriptions": '{ a = { tier = "critical", protocol = "http", endpoint = "http://x.example" } }'},
+        "not http: alerts would travel in clear text",
+    ),
     "unknown alert tier": (
         {"alert_subscriptions": '{ a = { tier = "info", protocol = "sms", endpoint = "+15555550100" } }'},
         "tier must be warning or critical",
@@ -102,6 +106,14 @@ WRONG_COMBINATIONS = {
     "two databases": (
         {"database_url": '"mysql+pymysql://app@db.internal/app"'},
         "Set db_secret_arn or database_url, not both",
+    ),
+    "database_url in an environment no customer-managed key encrypts": (
+        {
+            "db_secret_arn": "null",
+            "database_url": '"mysql+pymysql://app:pw@db.internal/app"',
+            "create_kms_key": "false",
+        },
+        "database_url needs a customer-managed key (create_kms_key = true or kms_key_arn)",
     ),
     "subnets without security groups": (
         {"subnet_ids": '["subnet-0123abcd"]'},
