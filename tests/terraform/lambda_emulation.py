@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
+
 from tests.terraform import harness
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,9 +56,28 @@ def sqs_lambda_event(messages: list, queue_arn: str, region: str) -> dict:
     }
 
 
+def execution_role_credentials(configuration: dict, endpoint_url: str) -> dict:
+    """Credentials of the function's execution role, as Lambda hands them to the handler: the topic and
+    queue policies (tests/support/moto_policies) let only the guard's own roles announce."""
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint_url,
+        region_name=harness.REGION,
+        **{key.lower(): value for key, value in harness.EMULATOR_CREDENTIALS.items()},
+    )
+    credentials = sts.assume_role(RoleArn=configuration["Role"], RoleSessionName=configuration["FunctionName"])[
+        "Credentials"
+    ]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
 def invoke_like_lambda(configuration: dict, event: dict, endpoint_url: str, tmp_path: Path):
-    """The handler the deployed function names, in a fresh interpreter with the deployed environment.
-    Returns its response and what it printed (logs and EMF metrics)."""
+    """The handler the deployed function names, in a fresh interpreter with the deployed environment and
+    its execution role's credentials. Returns its response and what it printed (logs and EMF metrics)."""
     environment = {
         "PATH": str(Path(sys.executable).parent),
         "PYTHONPATH": str(REPO),
@@ -64,7 +85,7 @@ def invoke_like_lambda(configuration: dict, event: dict, endpoint_url: str, tmp_
         # Any AWS call the handler makes goes to the emulator, never to AWS.
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": harness.REGION,
-        **harness.EMULATOR_CREDENTIALS,
+        **execution_role_credentials(configuration, endpoint_url),
     }
     response_path = tmp_path / "response.json"
     completed = subprocess.run(
