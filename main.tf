@@ -153,7 +153,7 @@ module "dashboard" {
   count  = var.create_dashboard ? 1 : 0
 
   name                                   = var.name
-  metrics_namespace                      = var.metrics_namespace
+  metrics_namespace                      = local.metrics_namespace
   service_name                           = var.name
   quota_metric_namespace                 = module.lambdas.quota_metrics_namespace
   show_quota_usage                       = var.create_quota_sync

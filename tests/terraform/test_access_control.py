@@ -153,7 +153,23 @@ def expected_permissions(
             **database,
             **guard_key,
         },
-        "suppress-bouncing-users": {**logs("suppress-bouncing-users"), **database},
+        "suppress-bouncing-users": {
+            **logs("suppress-bouncing-users"),
+            # examples/complete keeps the SES suppression list in step (sync_suppression_list).
+            **(
+                {
+                    "AddInvalidatedAddressesToTheSuppressionList": (
+                        "Allow",
+                        ("ses:PutSuppressedDestination",),
+                        ("*",),
+                        {},
+                    )
+                }
+                if name == NAMES["complete"]
+                else {}
+            ),
+            **database,
+        },
     }
     if "watch-enforcement" in outputs["function_names"]:
         expected["watch-enforcement"] = {

@@ -385,7 +385,7 @@ def test_roles_have_least_privilege(aws, complete):
         "watch-enforcement"
     ]
     (verdict_metrics,) = statements_allowing(policies["watch-enforcement"], "cloudwatch:PutMetricData")
-    assert verdict_metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SESGuard"]}}
+    assert verdict_metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SESGuard/ses-guard-complete"]}}
     (verdict_announce,) = statements_allowing(policies["watch-enforcement"], "sns:Publish")
     assert sorted(verdict_announce["Resource"]) == sorted(
         [complete.outputs["warning_topic_arn"], complete.outputs["critical_topic_arn"]]
