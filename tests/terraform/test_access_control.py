@@ -86,17 +86,22 @@ def role_permissions(plan: List[dict], name: str) -> Dict[str, dict]:
     }
 
 
-def arn(service: str, resource: str) -> str:
-    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+def arn(service: str, resource: str, account: str = ACCOUNT) -> str:
+    return f"arn:aws:{service}:{REGION}:{account}:{resource}"
 
 
 def expected_permissions(
     outputs: dict, name: str, key: str, database_secret_arn: Optional[str] = None
 ) -> Dict[str, dict]:
     """What each function needs, and nothing more."""
+    account = outputs["events_topic_arn"].split(":")[4]
+
+    def here(service: str, resource: str) -> str:
+        return arn(service, resource, account)
+
     alarm_names = outputs["alarm_names"]
     send_count_alarms = tuple(
-        sorted(arn("cloudwatch", f"alarm:{alarm_names[f'send-count-{tier}']}") for tier in ("warning", "critical"))
+        sorted(here("cloudwatch", f"alarm:{alarm_names[f'send-count-{tier}']}") for tier in ("warning", "critical"))
     )
     guard_key = {
         "UseTheGuardKeyThroughTheQueueAndTopics": (
@@ -113,7 +118,7 @@ def expected_permissions(
     )
 
     def logs(key_name):
-        log_group = arn("logs", f"log-group:/aws/lambda/{name}-{key_name}:*")
+        log_group = here("logs", f"log-group:/aws/lambda/{name}-{key_name}:*")
         return {"WriteOwnLogs": ("Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (log_group,), {})}
 
     expected = {
@@ -122,7 +127,7 @@ def expected_permissions(
             "ConsumeTheEventQueue": (
                 "Allow",
                 ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
-                (arn("sqs", outputs["queue_url"].rsplit("/", 1)[-1]),),
+                (here("sqs", outputs["queue_url"].rsplit("/", 1)[-1]),),
                 {},
             ),
             **database,
@@ -196,7 +201,7 @@ def expected_permissions(
             "ConfirmTheAllowlistedAlarms": (
                 "Allow",
                 ("cloudwatch:DescribeAlarms",),
-                (arn("cloudwatch", f"alarm:{alarm_names['unregistered-recipients-critical']}"),),
+                (here("cloudwatch", f"alarm:{alarm_names['unregistered-recipients-critical']}"),),
                 {},
             ),
             "DisableSendingForTheAccount": (
