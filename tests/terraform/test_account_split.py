@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests import ses_samples
+from tests.support.moto_policies import as_service
 from tests.terraform import harness
 from tests.terraform.lambda_emulation import invoke_like_lambda, receive_all, ses_guard_cli, sqs_lambda_event
 
@@ -225,8 +226,15 @@ def test_each_application_records_only_its_own_mail(
     ses, sns = in_account(aws, "ses"), in_account(aws, "sns")
     for message in (shop_order, newsletter_issue, newsletter_issue_for_the_identity, leaked):
         message["mail"]["sendingAccountId"] = MULTI_APP_ACCOUNT
+        # The events topics let only SES publish, for a configuration set or a watched identity.
+        source = (
+            f"configuration-set/{message['mail']['tags']['ses:configuration-set'][0]}"
+            if "eventType" in message
+            else f"identity/{message['mail']['source']}"
+        )
+        as_ses = as_service(sns, "ses.amazonaws.com", f"arn:aws:ses:{harness.REGION}:{MULTI_APP_ACCOUNT}:{source}")
         for topic_arn in topics_ses_publishes_to(ses, message):
-            sns.publish(TopicArn=topic_arn, Message=json.dumps(message))
+            as_ses.publish(TopicArn=topic_arn, Message=json.dumps(message))
 
     sqs, lambda_client = in_account(aws, "sqs"), in_account(aws, "lambda")
     recorded = {}
