@@ -13,6 +13,7 @@ module "preconditions" {
   }
   vpc_inputs     = { subnet_ids = length(var.subnet_ids), security_group_ids = length(var.security_group_ids) }
   event_batching = { batch_size = var.event_batch_size, window_seconds = var.event_batching_window_seconds }
+  package_inputs = { lambda_zip_path = var.lambda_zip_path != null, lambda_s3_package = var.lambda_s3_package != null }
   account_inputs = {
     owns_account           = local.owns_account
     names_its_owner        = var.account != null
@@ -95,6 +96,9 @@ module "lambdas" {
 
   name                  = var.name
   lambda_zip_path       = var.lambda_zip_path
+  lambda_s3_package     = var.lambda_s3_package
+  role_path             = var.iam_role_path
+  permissions_boundary  = var.iam_permissions_boundary_arn
   runtime               = var.lambda_runtime
   memory_size           = var.lambda_memory_size
   timeout               = var.lambda_timeout

@@ -301,12 +301,46 @@ variable "pipeline_alarm_period" {
 }
 
 variable "lambda_zip_path" {
-  description = "Path of the deployment package built by `make build` (dist/ses-guard-lambda.zip): the ses_guard package with SQLAlchemy, PyMySQL and Powertools, for Lambda's x86_64 Linux."
+  description = "Path of the deployment package built by `make build` (dist/ses-guard-lambda.zip): the ses_guard package with SQLAlchemy, PyMySQL and Powertools, for Lambda's x86_64 Linux. Set this or lambda_s3_package."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("\\.zip$", var.lambda_zip_path))
+    condition     = var.lambda_zip_path == null || can(regex("\\.zip$", var.lambda_zip_path))
     error_message = "The lambda_zip_path must name a .zip file."
+  }
+}
+
+variable "lambda_s3_package" {
+  description = "The same deployment package, taken from S3 instead of a local file (organisations whose pipelines publish artifacts to a bucket): bucket, key and, for a versioned bucket, the object version (null for the latest). Set this or lambda_zip_path. Terraform cannot hash an S3 object: publish each build under a new key or object version to update the functions."
+  type        = object({ bucket = string, key = string, object_version = string })
+  default     = null
+
+  validation {
+    condition     = var.lambda_s3_package == null || (try(length(var.lambda_s3_package.bucket), 0) > 0 && can(regex("\\.zip$", var.lambda_s3_package.key)))
+    error_message = "The lambda_s3_package needs a bucket and a key naming a .zip file."
+  }
+}
+
+variable "iam_role_path" {
+  description = "Path of every IAM role the module creates (organisations that reserve paths for platform roles, e.g. /ses-guard/). Changing it replaces the roles."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([\\x21-\\x7e]{0,510}/)?$", var.iam_role_path))
+    error_message = "The iam_role_path must start and end with / (e.g. /ses-guard/), at most 512 printable characters."
+  }
+}
+
+variable "iam_permissions_boundary_arn" {
+  description = "ARN of the IAM managed policy set as the permissions boundary of every role the module creates, where the organisation requires one; null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.iam_permissions_boundary_arn == null || can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/.+$", var.iam_permissions_boundary_arn))
+    error_message = "The iam_permissions_boundary_arn must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)."
   }
 }
 

@@ -37,10 +37,12 @@ data "aws_iam_policy_document" "assume_role" {
 resource "aws_iam_role" "this" {
   for_each = local.functions
 
-  name               = "${var.name}-${each.key}"
-  description        = "Runs the ${var.name}-${each.key} function"
-  assume_role_policy = data.aws_iam_policy_document.assume_role.json
-  tags               = var.tags
+  name                 = "${var.name}-${each.key}"
+  description          = "Runs the ${var.name}-${each.key} function"
+  assume_role_policy   = data.aws_iam_policy_document.assume_role.json
+  path                 = var.role_path
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "own_logs" {

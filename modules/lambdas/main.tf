@@ -8,7 +8,12 @@ locals {
   # aws provider 6 deprecates aws_region's name and id for region, which 3.39 lacks; both have the
   # EC2 endpoint, ec2.<region>.<DNS suffix>.
   region = split(".", data.aws_region.current.endpoint)[1]
-  in_vpc = length(var.subnet_ids) > 0
+
+  # One package for every function: a local zip (hashed, so a rebuild updates the functions) or an S3
+  # object (not hashed: a new key or object version updates them).
+  package_hash = var.lambda_zip_path == null ? null : filebase64sha256(var.lambda_zip_path)
+  s3_package   = var.lambda_s3_package == null ? { bucket = null, key = null, object_version = null } : var.lambda_s3_package
+  in_vpc       = length(var.subnet_ids) > 0
 
   # The quota sync's side metric stays out of the namespace the alarms watch, so that its role cannot write
   # the guard's evidence (QUOTA_METRICS_NAMESPACE; ses_guard.settings derives the same by default).
@@ -111,17 +116,20 @@ resource "aws_cloudwatch_log_group" "this" {
 # so the processor goes first: its event source mapping, the slowest resource here, then gets
 # going while the others are still being created.
 resource "aws_lambda_function" "event_processor" {
-  function_name    = "${var.name}-process-events"
-  description      = local.functions["process-events"].description
-  role             = aws_iam_role.this["process-events"].arn
-  handler          = local.functions["process-events"].handler
-  runtime          = var.runtime
-  filename         = var.lambda_zip_path
-  source_code_hash = filebase64sha256(var.lambda_zip_path)
-  memory_size      = var.memory_size
-  timeout          = var.timeout
-  kms_key_arn      = var.kms_key_arn
-  tags             = var.tags
+  function_name     = "${var.name}-process-events"
+  description       = local.functions["process-events"].description
+  role              = aws_iam_role.this["process-events"].arn
+  handler           = local.functions["process-events"].handler
+  runtime           = var.runtime
+  filename          = var.lambda_zip_path
+  source_code_hash  = local.package_hash
+  s3_bucket         = local.s3_package.bucket
+  s3_key            = local.s3_package.key
+  s3_object_version = local.s3_package.object_version
+  memory_size       = var.memory_size
+  timeout           = var.timeout
+  kms_key_arn       = var.kms_key_arn
+  tags              = var.tags
 
   environment {
     variables = local.environments["process-events"]
@@ -153,17 +161,20 @@ resource "aws_lambda_function" "event_processor" {
 resource "aws_lambda_function" "automation" {
   for_each = { for key, spec in local.functions : key => spec if key != "process-events" }
 
-  function_name    = "${var.name}-${each.key}"
-  description      = each.value.description
-  role             = aws_iam_role.this[each.key].arn
-  handler          = each.value.handler
-  runtime          = var.runtime
-  filename         = var.lambda_zip_path
-  source_code_hash = filebase64sha256(var.lambda_zip_path)
-  memory_size      = var.memory_size
-  timeout          = var.timeout
-  kms_key_arn      = var.kms_key_arn
-  tags             = var.tags
+  function_name     = "${var.name}-${each.key}"
+  description       = each.value.description
+  role              = aws_iam_role.this[each.key].arn
+  handler           = each.value.handler
+  runtime           = var.runtime
+  filename          = var.lambda_zip_path
+  source_code_hash  = local.package_hash
+  s3_bucket         = local.s3_package.bucket
+  s3_key            = local.s3_package.key
+  s3_object_version = local.s3_package.object_version
+  memory_size       = var.memory_size
+  timeout           = var.timeout
+  kms_key_arn       = var.kms_key_arn
+  tags              = var.tags
 
   environment {
     variables = local.environments[each.key]

@@ -9,13 +9,27 @@ variable "name" {
 }
 
 variable "lambda_zip_path" {
-  description = "Path of the deployment package built by `make build` (dist/ses-guard-lambda.zip): the ses_guard package with SQLAlchemy, PyMySQL and Powertools, for Lambda's x86_64 Linux."
+  description = "Path of the deployment package built by `make build` (dist/ses-guard-lambda.zip), or null with lambda_s3_package."
   type        = string
+  default     = null
+}
 
-  validation {
-    condition     = can(regex("\\.zip$", var.lambda_zip_path))
-    error_message = "The lambda_zip_path must name a .zip file."
-  }
+variable "lambda_s3_package" {
+  description = "The deployment package in S3 (bucket, key, object_version), or null with lambda_zip_path."
+  type        = object({ bucket = string, key = string, object_version = string })
+  default     = null
+}
+
+variable "role_path" {
+  description = "Path of the functions' IAM roles."
+  type        = string
+  default     = "/"
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the permissions boundary policy of the functions' IAM roles, or null."
+  type        = string
+  default     = null
 }
 
 variable "runtime" {

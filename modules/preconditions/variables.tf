@@ -63,3 +63,13 @@ variable "account_inputs" {
     error_message = "The identities and create_sending_breaker are account-level: set them on the instance with account_resources = \"create\", which records the identities' notifications in its own database."
   }
 }
+
+variable "package_inputs" {
+  description = "Which of the root module's lambda_zip_path and lambda_s3_package are set."
+  type        = object({ lambda_zip_path = bool, lambda_s3_package = bool })
+
+  validation {
+    condition     = var.package_inputs.lambda_zip_path != var.package_inputs.lambda_s3_package
+    error_message = "Set lambda_zip_path or lambda_s3_package, exactly one: every function runs the one deployment package."
+  }
+}

@@ -49,6 +49,15 @@ WRONG_INPUTS = {
     "name starting with a digit": ({"name": '"1app"'}, NAME_RULE),
     "name one character too long": ({"name": json.dumps(LONGEST_NAME + "x")}, NAME_RULE),
     "unknown users lookup": ({"users_email_lookup": '"index"'}, 'must be "auto" or "scan"'),
+    "role path without slashes": ({"iam_role_path": '"ses-guard"'}, "must start and end with /"),
+    "boundary that is no policy": (
+        {"iam_permissions_boundary_arn": '"arn:aws:iam::123456789012:role/boundary"'},
+        "must be an IAM managed policy ARN",
+    ),
+    "package in S3 that is no zip": (
+        {"lambda_zip_path": "null", "lambda_s3_package": '{ bucket = "b", key = "ses-guard", object_version = null }'},
+        "needs a bucket and a key naming a .zip file",
+    ),
 }
 
 
@@ -130,6 +139,14 @@ WRONG_COMBINATIONS = {
             "identities": '["example.com"]',
         },
         "identities and create_sending_breaker are account-level",
+    ),
+    "no package": (
+        {"lambda_zip_path": "null"},
+        "Set lambda_zip_path or lambda_s3_package, exactly one",
+    ),
+    "two packages": (
+        {"lambda_s3_package": '{ bucket = "artifacts", key = "ses-guard/lambda.zip", object_version = null }'},
+        "Set lambda_zip_path or lambda_s3_package, exactly one",
     ),
     "large batches without a batching window": (
         {"event_batch_size": "100", "event_batching_window_seconds": "0"},
@@ -218,3 +235,35 @@ def test_every_name_derived_from_the_longest_name_is_valid_where_it_is_used(root
                     invalid.append(f"{resource['address']}: {attribute} = {value!r}")
     assert invalid == []
     assert checked == {type_name for type_name, _ in NAME_RULES}
+
+
+def test_roles_take_the_path_and_boundary_and_functions_the_package_in_s3(root_config):
+    boundary = "arn:aws:iam::123456789012:policy/platform-boundary"
+    key, version = "ses-guard/lambda.zip", "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
+    write_call(
+        root_config,
+        {
+            **VALID,
+            "lambda_zip_path": "null",
+            "lambda_s3_package": f'{{ bucket = "artifacts", key = "{key}", object_version = "{version}" }}',
+            "iam_role_path": '"/ses-guard/"',
+            "iam_permissions_boundary_arn": json.dumps(boundary),
+            "create_sending_breaker": "true",
+            "lambda_runtime": '"python3.8"',
+        },
+    )
+    plan = run(root_config, "plan", "-input=false", "-no-color", "-out=s3.tfplan")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    shown = run(root_config, "show", "-json", "s3.tfplan")
+    planned = [
+        {**change["change"]["after"], "type": change["type"]}
+        for change in json.loads(shown.stdout)["resource_changes"]
+    ]
+    roles = [resource for resource in planned if resource["type"] == "aws_iam_role"]
+    functions = [resource for resource in planned if resource["type"] == "aws_lambda_function"]
+    assert roles and len(roles) == len(functions)
+    for role in roles:
+        assert (role["path"], role["permissions_boundary"]) == ("/ses-guard/", boundary)
+    for function in functions:
+        assert (function["s3_bucket"], function["s3_key"], function["s3_object_version"]) == ("artifacts", key, version)
+        assert function["filename"] is None
