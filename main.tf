@@ -74,6 +74,7 @@ module "alarms" {
   complaint_rate_alarm_percent           = var.complaint_rate_alarm_percent
   reputation_alarm_period                = var.reputation_alarm_period
   metrics_namespace                      = local.metrics_namespace
+  enforcement_metric_namespace           = module.lambdas.enforcement_metrics_namespace
   service_name                           = var.name
   unregistered_recipient_alarm_threshold = var.unregistered_recipient_alarm_threshold
   unregistered_recipient_alarm_period    = var.unregistered_recipient_alarm_period
@@ -158,6 +159,7 @@ module "dashboard" {
 
   name                                   = var.name
   metrics_namespace                      = local.metrics_namespace
+  enforcement_metric_namespace           = module.lambdas.enforcement_metrics_namespace
   service_name                           = var.name
   quota_metric_namespace                 = module.lambdas.quota_metrics_namespace
   show_quota_usage                       = var.create_quota_sync

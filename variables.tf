@@ -200,7 +200,7 @@ variable "reputation_alarm_period" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the event processor's custom metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms (and the sending breaker) watch. Null means SESGuard/<name>: a namespace of this instance alone, where of the module's roles only the enforcement watch writes (its status); the quota sync writes to <namespace>/Quota. Anyone allowed cloudwatch:PutMetricData in it can raise the alarms: README, Security."
+  description = "CloudWatch namespace of the event processor's custom metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms (and the sending breaker) watch. Null means SESGuard/<name>: a namespace of this instance alone, which no role of the module may write (the quota sync writes to <namespace>/Quota, the enforcement watch to <namespace>/Enforcement). Anyone allowed cloudwatch:PutMetricData in it can raise the alarms: README, Security."
   type        = string
   default     = null
 

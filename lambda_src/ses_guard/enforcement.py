@@ -168,7 +168,7 @@ def watch(settings: Settings, sesv2: Any, cloudwatch: Any, sns: Any, engine: Eng
     # PutMetricData rather than EMF, as the quota sync: the same code may run from the command line.
     dimensions = [{"Name": "service", "Value": settings.service_name}]
     cloudwatch.put_metric_data(
-        Namespace=settings.metrics_namespace,
+        Namespace=settings.enforcement_metrics_namespace,
         MetricData=[
             {"MetricName": STATUS_METRIC, "Dimensions": dimensions, "Unit": "None", "Value": verdict.status_value},
             {

@@ -14,6 +14,9 @@ DEFAULT_SERVICE = "ses-guard"
 # The quota sync's SendQuotaUsedPercent goes to <metrics namespace><this> (e.g. SESGuard/Quota) unless
 # QUOTA_METRICS_NAMESPACE names another: kept out of the namespace the guard's alarms watch.
 QUOTA_NAMESPACE_SUFFIX = "/Quota"
+# Likewise the enforcement watch's status metrics (ENFORCEMENT_METRICS_NAMESPACE): no function but the processor
+# writes the namespace the breaker's evidence alarm watches.
+ENFORCEMENT_NAMESPACE_SUFFIX = "/Enforcement"
 # The longest any one database wait may take (connect, each read or write, each lock wait), in seconds.
 DEFAULT_DB_TIMEOUT_SECONDS = 10
 
@@ -53,6 +56,7 @@ class Settings:
     metrics_namespace: str = DEFAULT_NAMESPACE
     service_name: str = DEFAULT_SERVICE
     quota_metrics_namespace: str = DEFAULT_NAMESPACE + QUOTA_NAMESPACE_SUFFIX
+    enforcement_metrics_namespace: str = DEFAULT_NAMESPACE + ENFORCEMENT_NAMESPACE_SUFFIX
     function_name: Optional[str] = None  # set by Lambda; None when the CLI runs
     # Automation (quota sync, breaker, hygiene).
     send_count_alarms: Dict[str, float] = field(default_factory=dict)
@@ -177,6 +181,8 @@ def from_env(env: Mapping[str, str]) -> Settings:
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE,
         quota_metrics_namespace=env.get("QUOTA_METRICS_NAMESPACE", "").strip()
         or metrics_namespace + QUOTA_NAMESPACE_SUFFIX,
+        enforcement_metrics_namespace=env.get("ENFORCEMENT_METRICS_NAMESPACE", "").strip()
+        or metrics_namespace + ENFORCEMENT_NAMESPACE_SUFFIX,
         function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "").strip() or None,
         send_count_alarms=_send_count_alarms(env),
         warning_topic_arn=env.get("WARNING_TOPIC_ARN", "").strip() or None,

@@ -212,7 +212,7 @@ resource "aws_cloudwatch_metric_alarm" "enforcement" {
       id = metric_query.key
 
       metric {
-        namespace   = var.metrics_namespace
+        namespace   = var.enforcement_metric_namespace
         metric_name = metric_query.value
         dimensions  = { service = var.service_name }
         stat        = "Maximum"

@@ -112,6 +112,12 @@ variable "metrics_namespace" {
   }
 }
 
+variable "enforcement_metric_namespace" {
+  description = "CloudWatch namespace the enforcement watch publishes EnforcementStatus and SendingDisabledByOthers to (ENFORCEMENT_METRICS_NAMESPACE)."
+  type        = string
+  default     = "SESGuard/Enforcement"
+}
+
 variable "service_name" {
   description = "Value of the custom metrics' only dimension, service (POWERTOOLS_SERVICE_NAME)."
   type        = string

@@ -54,8 +54,8 @@ locals {
     var.show_enforcement_status ? [{
       title = "AWS's verdict: EnforcementStatus (0 HEALTHY, 1 PROBATION, 2 SHUTDOWN), sending disabled by others"
       metrics = [
-        [var.metrics_namespace, "EnforcementStatus", local.service[0], local.service[1], { stat = "Maximum" }],
-        [var.metrics_namespace, "SendingDisabledByOthers", local.service[0], local.service[1], { stat = "Maximum" }],
+        [var.enforcement_metric_namespace, "EnforcementStatus", local.service[0], local.service[1], { stat = "Maximum" }],
+        [var.enforcement_metric_namespace, "SendingDisabledByOthers", local.service[0], local.service[1], { stat = "Maximum" }],
       ]
       period      = 3600
       annotations = null

@@ -18,6 +18,11 @@ variable "quota_metric_namespace" {
   type        = string
 }
 
+variable "enforcement_metric_namespace" {
+  description = "CloudWatch namespace the enforcement watch publishes EnforcementStatus and SendingDisabledByOthers to."
+  type        = string
+}
+
 variable "send_quota_alarm_percent" {
   description = "Share of the daily send quota, in percent, at which the send-count alarms fire: drawn on the quota graph."
   type        = object({ warning = number, critical = number })

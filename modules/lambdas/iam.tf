@@ -153,7 +153,7 @@ data "aws_iam_policy_document" "watch_enforcement" {
     condition {
       test     = "StringEquals"
       variable = "cloudwatch:namespace"
-      values   = [var.metrics_namespace]
+      values   = [local.enforcement_metrics_namespace]
     }
   }
 

@@ -18,6 +18,8 @@ locals {
   # The quota sync's side metric stays out of the namespace the alarms watch, so that its role cannot write
   # the guard's evidence (QUOTA_METRICS_NAMESPACE; ses_guard.settings derives the same by default).
   quota_metrics_namespace = "${var.metrics_namespace}/Quota"
+  # The enforcement watch's status metrics likewise (ENFORCEMENT_METRICS_NAMESPACE).
+  enforcement_metrics_namespace = "${var.metrics_namespace}/Enforcement"
 
   functions = {
     for key, spec in {
@@ -88,8 +90,9 @@ locals {
       SYNC_SUPPRESSION_LIST           = tostring(var.sync_suppression_list)
     })
     watch-enforcement = merge(local.common_environment, local.database_environment, {
-      WARNING_TOPIC_ARN  = var.warning_topic_arn
-      CRITICAL_TOPIC_ARN = var.critical_topic_arn
+      WARNING_TOPIC_ARN             = var.warning_topic_arn
+      CRITICAL_TOPIC_ARN            = var.critical_topic_arn
+      ENFORCEMENT_METRICS_NAMESPACE = local.enforcement_metrics_namespace
     })
     disable-sending = merge(local.common_environment, local.database_environment, {
       BREAKER_ALARM_NAMES        = jsonencode(var.breaker_alarm_names)

@@ -75,3 +75,8 @@ output "quota_metrics_namespace" {
   description = "Namespace of the quota sync's SendQuotaUsedPercent (QUOTA_METRICS_NAMESPACE), the only one its role may write to."
   value       = local.quota_metrics_namespace
 }
+
+output "enforcement_metrics_namespace" {
+  description = "Namespace of the enforcement watch's EnforcementStatus and SendingDisabledByOthers (ENFORCEMENT_METRICS_NAMESPACE), the only one its role may write to."
+  value       = local.enforcement_metrics_namespace
+}

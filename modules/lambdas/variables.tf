@@ -88,7 +88,7 @@ variable "log_retention_in_days" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the event processor's metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms watch. Only the enforcement watch's role may write to it (its status metrics); the quota sync writes its side metric to <metrics_namespace>/Quota (QUOTA_METRICS_NAMESPACE)."
+  description = "CloudWatch namespace of the event processor's metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms watch. No function's role may write to it: the quota sync writes its side metric to <metrics_namespace>/Quota (QUOTA_METRICS_NAMESPACE), the enforcement watch its status to <metrics_namespace>/Enforcement (ENFORCEMENT_METRICS_NAMESPACE)."
   type        = string
   default     = "SESGuard"
 

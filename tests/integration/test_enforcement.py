@@ -37,7 +37,7 @@ def published(cloudwatch, metric):
     """The values of the last hour's datapoints of one of the watch's metrics, as the alarm reads them."""
     now = datetime.now(timezone.utc)
     points = cloudwatch.get_metric_statistics(
-        Namespace="SESGuard",
+        Namespace="SESGuard/Enforcement",
         MetricName=metric,
         Dimensions=[{"Name": "service", "Value": "app"}],
         StartTime=now - timedelta(hours=1),

@@ -184,7 +184,7 @@ def expected_permissions(
                 "Allow",
                 ("cloudwatch:PutMetricData",),
                 ("*",),
-                {"StringEquals": {"cloudwatch:namespace": [f"SESGuard/{name}"]}},
+                {"StringEquals": {"cloudwatch:namespace": [f"SESGuard/{name}/Enforcement"]}},
             ),
             "AnnounceStatusChanges": (
                 "Allow",
@@ -240,10 +240,10 @@ def test_no_role_may_write_the_metrics_the_alarms_watch(plans, deployed):
         for statement in statements.values()
         if "cloudwatch:PutMetricData" in statement[1]
     }
-    # The enforcement watch publishes its status there too (PutMetricData): a gap this test records.
+    # No role may write the namespace the alarms watch: only the processor's EMF lines land there.
     assert writers == {
         "sync-thresholds": {"StringEquals": {"cloudwatch:namespace": ["SESGuard/ses-guard-complete/Quota"]}},
-        "watch-enforcement": {"StringEquals": {"cloudwatch:namespace": ["SESGuard/ses-guard-complete"]}},
+        "watch-enforcement": {"StringEquals": {"cloudwatch:namespace": ["SESGuard/ses-guard-complete/Enforcement"]}},
     }
 
 

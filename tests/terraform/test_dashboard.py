@@ -61,9 +61,11 @@ def published(aws, deployment) -> Set[Metric]:
         settings = from_env(variables)
         service = frozenset({("service", settings.service_name)})
         for name in PUBLISHED_BY.get(key, ()):
-            namespace = (
-                settings.quota_metrics_namespace if name == thresholds.QUOTA_USED_METRIC else settings.metrics_namespace
-            )
+            namespace = {
+                thresholds.QUOTA_USED_METRIC: settings.quota_metrics_namespace,
+                enforcement.STATUS_METRIC: settings.enforcement_metrics_namespace,
+                enforcement.SENDING_DISABLED_METRIC: settings.enforcement_metrics_namespace,
+            }.get(name, settings.metrics_namespace)
             metrics.add((namespace, name, service))
     return metrics
 
