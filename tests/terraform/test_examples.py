@@ -313,6 +313,7 @@ def test_each_function_runs_its_handler_with_the_environment_the_code_reads(aws,
                 **database,
                 "WARNING_TOPIC_ARN": outputs["warning_topic_arn"],
                 "CRITICAL_TOPIC_ARN": outputs["critical_topic_arn"],
+                "ENFORCEMENT_METRICS_NAMESPACE": "SESGuard/ses-guard-complete/Enforcement",
             },
         ),
         "disable-sending": (
@@ -380,12 +381,14 @@ def test_roles_have_least_privilege(aws, complete):
     assert [key for key, policy in policies.items() if statements_allowing(policy, "cloudwatch:PutMetricAlarm")] == [
         "sync-thresholds"
     ]
-    # AWS's verdict: read by the watch alone, published to our namespace only, announced on both topics.
+    # AWS's verdict: read by the watch alone, published to its own namespace only, announced on both topics.
     assert [key for key, policy in policies.items() if statements_allowing(policy, "ses:GetAccount")] == [
         "watch-enforcement"
     ]
     (verdict_metrics,) = statements_allowing(policies["watch-enforcement"], "cloudwatch:PutMetricData")
-    assert verdict_metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SESGuard/ses-guard-complete"]}}
+    assert verdict_metrics["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": ["SESGuard/ses-guard-complete/Enforcement"]}
+    }
     (verdict_announce,) = statements_allowing(policies["watch-enforcement"], "sns:Publish")
     assert sorted(verdict_announce["Resource"]) == sorted(
         [complete.outputs["warning_topic_arn"], complete.outputs["critical_topic_arn"]]
