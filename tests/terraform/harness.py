@@ -63,6 +63,17 @@ def require_toolchain() -> None:
         pytest.fail(f"missing {', '.join(missing)}: run `make tools build` first", pytrace=False)
 
 
+CHECKOV = TOOLS / "checkov-venv" / "bin" / "checkov"
+
+
+def checkov(tree: Path, *output_options: str) -> subprocess.CompletedProcess:
+    """checkov over a module tree, as `make checkov` runs it, with the output options the caller reads."""
+    if not CHECKOV.exists():
+        pytest.fail(f"missing {CHECKOV.relative_to(REPO)}: run `make tools`", pytrace=False)
+    command = [str(CHECKOV), "--directory", str(tree), "--framework", "terraform", "--quiet", "--skip-download"]
+    return subprocess.run([*command, *output_options], capture_output=True, text=True)
+
+
 def account_credentials(endpoint_url: str, account_id: str) -> Dict[str, str]:
     """Emulator credentials of another account. moto keeps each account apart by the access key, and
     one account and region holds one owner of the account part (account_resources), so examples that

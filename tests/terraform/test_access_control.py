@@ -23,7 +23,6 @@ from tests.terraform import harness
 from tests.terraform.conftest import ACCOUNT, SENDER
 
 REGION = harness.REGION
-CHECKOV = harness.TOOLS / "checkov-venv" / "bin" / "checkov"
 NAMES = {"complete": "ses-guard-complete", "minimal": "ses-guard"}
 
 
@@ -426,23 +425,7 @@ def widened(iam_tf: str) -> str:
 
 
 def checkov_failures(tree: Path) -> List[str]:
-    if not CHECKOV.exists():
-        pytest.fail(f"missing {CHECKOV.relative_to(harness.REPO)}: run `make tools`", pytrace=False)
-    completed = subprocess.run(
-        [
-            str(CHECKOV),
-            "--directory",
-            str(tree),
-            "--framework",
-            "terraform",
-            "--output",
-            "json",
-            "--quiet",
-            "--skip-download",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    completed = harness.checkov(tree, "--output", "json")
     report = json.loads(completed.stdout)
     reports = report if isinstance(report, list) else [report]
     return sorted(

@@ -12,7 +12,6 @@ import pytest
 from tests.terraform import harness
 
 REPO = harness.REPO
-CHECKOV = harness.TOOLS / "checkov-venv" / "bin" / "checkov"
 TERRAFORM_DIRS = [".", *sorted(str(path.parent.relative_to(REPO)) for path in REPO.glob("*/*/main.tf"))]
 DOCUMENTED = [("README.md", "."), *[(f"{d}/README.md", d) for d in TERRAFORM_DIRS if d.startswith("modules/")]]
 
@@ -53,22 +52,7 @@ def test_terraform_validate(module_tree, tmp_path, directory):
 
 
 def test_checkov_finds_nothing_unexplained(module_tree):
-    if not CHECKOV.exists():
-        pytest.fail(f"missing {CHECKOV.relative_to(REPO)}: run `make tools`", pytrace=False)
-    completed = subprocess.run(
-        [
-            str(CHECKOV),
-            "--directory",
-            str(module_tree),
-            "--framework",
-            "terraform",
-            "--quiet",
-            "--compact",
-            "--skip-download",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    completed = harness.checkov(module_tree, "--compact")
     assert completed.returncode == 0, completed.stdout[-5000:] + completed.stderr[-2000:]
     # Every skip says why.
     skips = [
