@@ -256,8 +256,7 @@ def test_roles_take_the_path_and_boundary_and_functions_the_package_in_s3(root_c
     assert plan.returncode == 0, plan.stdout + plan.stderr
     shown = run(root_config, "show", "-json", "s3.tfplan")
     planned = [
-        {**change["change"]["after"], "type": change["type"]}
-        for change in json.loads(shown.stdout)["resource_changes"]
+        {**change["change"]["after"], "type": change["type"]} for change in json.loads(shown.stdout)["resource_changes"]
     ]
     roles = [resource for resource in planned if resource["type"] == "aws_iam_role"]
     functions = [resource for resource in planned if resource["type"] == "aws_lambda_function"]
