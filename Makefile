@@ -36,7 +36,7 @@ venv: $(STAMP) ## Create .venv from the pinned requirements
 lint: $(STAMP) ## ruff over the Python code
 	$(VENV)/bin/ruff check lambda_src tests
 
-test: $(STAMP) tools build ## Run the whole suite (unit, MariaDB + SQLite integration, reliability, Terraform)
+test: $(STAMP) tools build test-unit-plain ## Run the whole suite (unit, MariaDB + SQLite integration, reliability, Terraform)
 	$(VENV)/bin/ruff check lambda_src tests scripts bench
 	$(VENV)/bin/pytest
 

@@ -8,19 +8,28 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ses_guard import aws, database, migrate
 from ses_guard.observability import logger
 from ses_guard.settings import UsersTable, get_settings
-from tests.support import moto_ses, moto_sesv2
+
+TESTS = Path(__file__).resolve().parent
+# Suites whose every test takes seconds to minutes (Terraform applies, `make demo`); a slow test elsewhere carries
+# @pytest.mark.slow itself.
+SLOW_SUITES = ("terraform", "demo")
 
 MYSQL_URL = os.environ.get("SES_GUARD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.relative_to(TESTS).parts[0] in SLOW_SUITES:
+            item.add_marker(pytest.mark.slow)
 
 
 @dataclass
@@ -140,6 +149,12 @@ def emitted_metrics(captured_stdout: str) -> dict:
 def moto_clients(monkeypatch):
     """AWS in-process (moto, with the project's SES extensions): boto3 clients by service, injected as the
     container's clients, with throwaway credentials in the environment."""
+    # Imported here: the unit suite runs in a plain virtualenv, without moto.
+    import boto3
+    from moto import mock_aws
+
+    from tests.support import moto_ses, moto_sesv2
+
     for key, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",

@@ -23,6 +23,8 @@ from tests import ses_samples as ses
 from tests.conftest import MYSQL_URL, LambdaContext
 from tests.reliability.tcp_proxy import CuttableProxy, SilentServer
 
+pytestmark = pytest.mark.slow  # each test waits out a database timeout
+
 mysql_only = pytest.mark.parametrize("database_url", [pytest.param("mysql", marks=pytest.mark.mysql)], indirect=True)
 
 FUNCTION_TIMEOUT_SECONDS = 4.0

@@ -20,6 +20,8 @@ from ses_guard.settings import UsersTable
 from ses_guard.store import EventStore
 from tests.reliability.workload import USERS, build_stream
 
+pytestmark = pytest.mark.slow  # ten thousand records through four workers
+
 WORKERS = 4
 BATCH_SIZE = 50
 MAX_ATTEMPTS = 5

@@ -13,6 +13,7 @@ import copy
 import json
 from datetime import datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +27,8 @@ from ses_guard.parsing import (
     parse_record,
 )
 from tests import ses_samples as ses
+
+pytestmark = pytest.mark.slow  # hypothesis runs hundreds of examples
 
 CI = settings(
     derandomize=True,

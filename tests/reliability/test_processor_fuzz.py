@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from tests import ses_samples as ses
 from tests.conftest import both_databases
 from tests.reliability.test_parser_fuzz import mutated_notifications, wild_text
 
-pytestmark = both_databases
+pytestmark = [both_databases, pytest.mark.slow]  # slow: hypothesis runs hundreds of examples
 
 DB_FUZZ = settings(
     derandomize=True,
