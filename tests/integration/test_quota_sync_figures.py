@@ -1,0 +1,94 @@
+# ruff: noqa: F811 (the account fixture is imported from test_automation, then requested by name)
+"""The quota sync's figures an operator reads: every alarm brought to its share, the share of the quota used
+(metric, announcement, CLI), the audit rows (issue 17)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from ses_guard import cli, handlers, thresholds
+from ses_guard.settings import get_settings
+from tests.conftest import both_databases
+from tests.integration.test_automation import (  # noqa: F401 (fixture)
+    CRITICAL_ALARM,
+    WARNING_ALARM,
+    account,
+    alarms,
+    audit_entries,
+)
+from tests.support import moto_ses
+
+pytestmark = both_databases
+
+
+def set_threshold(cloudwatch, name, threshold):
+    """What an operator (or an earlier sync) did: the alarm as it is, with another threshold."""
+    alarm = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    settings = (
+        "AlarmName",
+        "AlarmDescription",
+        "ActionsEnabled",
+        "AlarmActions",
+        "OKActions",
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "Period",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "Unit",
+    )
+    cloudwatch.put_metric_alarm(**{key: alarm[key] for key in settings if key in alarm}, Threshold=threshold)
+
+
+def quota_used_values(cloudwatch):
+    statistics = cloudwatch.get_metric_statistics(
+        Namespace=get_settings().quota_metrics_namespace,
+        MetricName=thresholds.QUOTA_USED_METRIC,
+        Dimensions=[{"Name": "service", "Value": get_settings().service_name}],
+        StartTime=datetime.now(timezone.utc) - timedelta(hours=1),
+        EndTime=datetime.now(timezone.utc) + timedelta(hours=1),
+        Period=3600,
+        Statistics=["Maximum", "SampleCount"],
+    )
+    return [(point["Maximum"], point["SampleCount"]) for point in statistics["Datapoints"]]
+
+
+def test_an_alarm_already_at_its_share_does_not_stop_the_others_from_moving(account, engine, lambda_context):
+    """The alarms are brought up in order of their share: the first one already right is skipped, not the end."""
+    set_threshold(account["cloudwatch"], WARNING_ALARM, 30_000)  # 60 % of the coming quota
+    moto_ses.set_send_quota(50_000)
+
+    result = handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (30_000, 40_000)
+    assert [c["alarm_name"] for c in result["changes"]] == [CRITICAL_ALARM]
+    assert [(e["target"], e["before_value"], e["after_value"]) for e in audit_entries(engine)] == [
+        (CRITICAL_ALARM, "160", "40,000")
+    ]
+    [notice] = account["warning"].read()
+    assert notice["Message"].startswith("SES quota 200 -> 50,000: thresholds 160 -> 40,000\n")
+    assert WARNING_ALARM not in notice["Message"]
+
+
+def test_the_share_of_the_quota_used_is_published_announced_and_printed(
+    account, engine, database_url, lambda_context, monkeypatch, capsys
+):
+    moto_ses.set_send_quota(1_000, sent_last_24_hours=250)
+
+    handlers.sync_thresholds({}, lambda_context)
+
+    assert quota_used_values(account["cloudwatch"]) == [(25.0, 1.0)]
+    [notice] = account["warning"].read()
+    assert notice["Message"].endswith("\n\nQuota used in the last 24 hours: 25.0%")
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    moto_ses.set_send_quota(1_000, sent_last_24_hours=125)
+    assert cli.main(["sync-thresholds"]) == 0
+    assert capsys.readouterr().out == (
+        "SES quota: 1,000 per 24 h, 12.5% used\nthresholds already match the quota: nothing changed\n"
+    )
