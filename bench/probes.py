@@ -36,12 +36,13 @@ def memory(url: str, batch: int) -> dict:
 
     from bench.workload import records, sqs_bodies
     from ses_guard import database, processor
+    from ses_guard.provenance import Source
     from ses_guard.settings import UsersTable
     from ses_guard.store import EventStore
 
     engine = database.build_engine(url)
     store = EventStore(engine, UsersTable())
-    processor.process(records(sqs_bodies(3, "warmup")), store)  # connect, compile: not part of the batch
+    processor.process(records(sqs_bodies(3, "warmup")), store, Source())  # connect, compile: not part of the batch
     batch_records = records(sqs_bodies(batch, f"mem{time.time_ns()}"))
     gc.collect()
     rss_before = _status_mb("VmRSS")
@@ -49,7 +50,7 @@ def memory(url: str, batch: int) -> dict:
     lifetime_peak = _status_mb("VmHWM")  # read before the reset below
     peak_reset = _reset_peak_rss()
     tracemalloc.start()
-    outcome = processor.process(batch_records, store)
+    outcome = processor.process(batch_records, store, Source())
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     invocation_peak_rss = _status_mb("VmHWM") if peak_reset else float("nan")

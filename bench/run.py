@@ -145,6 +145,7 @@ def paired_round(db: BenchDatabase, size: int, tag: str, slices: int = 30) -> Tu
     both alike; their ratio is what the goal compares.
     """
     from ses_guard import processor
+    from ses_guard.provenance import Source
     from ses_guard.settings import UsersTable
     from ses_guard.store import EventStore
 
@@ -152,7 +153,7 @@ def paired_round(db: BenchDatabase, size: int, tag: str, slices: int = 30) -> Tu
     engine = db.engine()
     store = EventStore(engine, UsersTable())
     raw = RawWriter(db)
-    processor.process(records(sqs_bodies(2, f"{tag}w")), store)  # connection and statement caches warm
+    processor.process(records(sqs_bodies(2, f"{tag}w")), store, Source())  # connection and statement caches warm
     raw.write(raw.prepare(sqs_bodies(2, f"{tag}rw")))
     processor_work = batches(records(sqs_bodies(events, f"{tag}p")), size)
     raw_work = [raw.prepare(chunk) for chunk in batches(sqs_bodies(events, f"{tag}r"), size)]
@@ -163,7 +164,7 @@ def paired_round(db: BenchDatabase, size: int, tag: str, slices: int = 30) -> Tu
     for part in range(slices):
         started = time.perf_counter()
         for batch in processor_work[part::slices]:
-            outcome = processor.process(batch, store)
+            outcome = processor.process(batch, store, Source())
             stored += len(outcome.events)
             user_rows += outcome.stored.user_rows
         processor_seconds += time.perf_counter() - started
@@ -181,12 +182,13 @@ def paired_round(db: BenchDatabase, size: int, tag: str, slices: int = 30) -> Tu
 def statements_per_batch(db: BenchDatabase, size: int) -> Dict[str, int]:
     """SQL statements one batch sends: as SQLAlchemy issues them, and (MariaDB) as the server counts them."""
     from ses_guard import processor
+    from ses_guard.provenance import Source
     from ses_guard.settings import UsersTable
     from ses_guard.store import EventStore
 
     engine = db.engine()
     store = EventStore(engine, UsersTable())
-    processor.process(records(sqs_bodies(2, f"st{size}w")), store)
+    processor.process(records(sqs_bodies(2, f"st{size}w")), store, Source())
     statements: List[str] = []
     sa_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     # Server side: Questions counts every statement the connection sent (COMMIT, and the ROLLBACK the pool
@@ -195,7 +197,7 @@ def statements_per_batch(db: BenchDatabase, size: int) -> Dict[str, int]:
     baseline = -_server_questions(engine) + _server_questions(engine)
     server_before = _server_questions(engine)
     statements.clear()
-    processor.process(records(sqs_bodies(size, f"st{size}")), store)
+    processor.process(records(sqs_bodies(size, f"st{size}")), store, Source())
     sent = [s.split(None, 1)[0].upper() for s in statements if not s.startswith("SHOW ")]
     result = {"sqlalchemy": len(sent), "kinds": ", ".join(f"{k} x{sent.count(k)}" for k in dict.fromkeys(sent))}
     if db.kind != "sqlite":
@@ -509,7 +511,7 @@ def render_simple_design(simple: Dict[str, object]) -> List[str]:
         "unregistered recipient. Secrets Manager and CloudWatch are the moto server (tests/support) in its own "
         "process on loopback: real AWS calls take longer. It is invoked one record at a time on the same events "
         "and the same MariaDB database as the processor, which receives them in SQS batches through its Lambda "
-        "handler path (`handle_lambda_event`, EMF metric flushed per invocation); the two alternate slice by "
+        "handler path (`lambda_events.process_event`, EMF metric flushed per invocation); the two alternate slice by "
         f"slice, {SIMPLE_DESIGN_EVENTS} events each per batch size and round, medians of "
         f"{len(next(iter(rounds.values())))} rounds.",
         "",

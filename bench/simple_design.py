@@ -139,21 +139,23 @@ class Processor:
     """The project's handler path for an SQS batch: parse, store, EMF metric flushed (to nowhere) per invocation."""
 
     def __init__(self, db: BenchDatabase) -> None:
-        from ses_guard.settings import UsersTable
+        from ses_guard import observability
+        from ses_guard.settings import UsersTable, metrics_settings
         from ses_guard.store import EventStore
 
+        observability.configure(metrics_settings({}))  # as the handlers' container does
         self.db = db
         self.engine = db.engine()
         self.store = EventStore(self.engine, UsersTable())
         self.counted = 0
 
     def handle(self, event: dict) -> None:
-        from ses_guard import processor, provenance
+        from ses_guard import lambda_events, provenance
         from ses_guard.observability import metrics
 
         emitted = io.StringIO()
         with contextlib.redirect_stdout(emitted):
-            processor.handle_lambda_event(event, self.store, provenance.Source(account_id=ses.ACCOUNT))
+            lambda_events.process_event(event, self.store, provenance.Source(account_id=ses.ACCOUNT))
             metrics.flush_metrics()
         # The EMF document CloudWatch would read from the log: what the alarm would count.
         for line in emitted.getvalue().splitlines():

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from ses_guard import aws, database, migrate
+from ses_guard import database, handlers, migrate
 from ses_guard.observability import logger
-from ses_guard.settings import UsersTable, get_settings
+from ses_guard.settings import UsersTable
 
 TESTS = Path(__file__).resolve().parent
 # Suites whose every test takes seconds to minutes (Terraform applies, `make demo`); a slow test elsewhere carries
@@ -116,15 +116,31 @@ def database_url(request, tmp_path):
         connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
 
 
+def lambda_container(monkeypatch, engine=None, clients=None) -> handlers.Container:
+    """A fresh Lambda container for the handlers (made again when a test changes the function's environment):
+    its settings read from os.environ when first used, the given engine and clients (others: created by boto3,
+    which moto answers inside moto_clients)."""
+    container = handlers.Container(os.environ, engine, clients)
+    monkeypatch.setattr(handlers, "_container", container)
+    return container
+
+
+@pytest.fixture(autouse=True)
+def _handlers_container(request, monkeypatch):
+    """The handlers' Lambda container for each test: with the test's engine and moto's clients when it uses them."""
+    names = request.fixturenames
+    engine = request.getfixturevalue("engine") if "engine" in names else None
+    clients = request.getfixturevalue("moto_clients") if "moto_clients" in names else None
+    lambda_container(monkeypatch, engine, clients)
+
+
 @pytest.fixture
 def engine(database_url):
-    """An upgraded database holding the seed's three users, injected as the container's engine."""
+    """An upgraded database holding the seed's three users."""
     engine = database.build_engine(database_url)
     migrate.upgrade(engine)
     migrate.init_demo_users(engine, UsersTable())
-    database.set_engine(engine)
     yield engine
-    database.set_engine(None)
     engine.dispose()
 
 
@@ -153,8 +169,8 @@ def emitted_metrics(captured_stdout: str) -> dict:
 
 @pytest.fixture
 def moto_clients(monkeypatch):
-    """AWS in-process (moto, with the project's SES extensions): boto3 clients by service, injected as the
-    container's clients, with throwaway credentials in the environment."""
+    """AWS in-process (moto, with the project's SES extensions): boto3 clients by service, with throwaway
+    credentials in the environment (a client the code creates itself inside the test is moto's too)."""
     # Imported here: the unit suite runs in a plain virtualenv, without moto.
     import boto3
     from moto import mock_aws
@@ -170,10 +186,4 @@ def moto_clients(monkeypatch):
     moto_ses.apply()
     moto_sesv2.apply()
     with mock_aws():
-        clients = {name: boto3.client(name) for name in ("ses", "sesv2", "cloudwatch", "sns", "sqs", "secretsmanager")}
-        for name, client in clients.items():
-            aws.set_client(name, client)
-        yield clients
-        get_settings.cache_clear()
-        for name in clients:
-            aws.set_client(name, None)
+        yield {name: boto3.client(name) for name in ("ses", "sesv2", "cloudwatch", "sns", "sqs", "secretsmanager")}

@@ -11,7 +11,6 @@ from sqlalchemy.engine import Connection
 
 from ses_guard.observability import logger
 from ses_guard.schema import automation_audit_log
-from ses_guard.settings import get_settings
 
 THRESHOLD_CHANGED = "threshold_changed"
 SENDING_DISABLED = "sending_disabled"
@@ -37,11 +36,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def actor() -> str:
-    """Who acted: the Lambda function, or the operator's CLI."""
-    return get_settings().function_name or "ses-guard cli"
-
-
 def _fit(column: Column, value: str) -> str:
     """Short text cut to its column, as the parser cuts free text: a long name must not fail the action."""
     limit = column.type.length
@@ -53,7 +47,10 @@ def _fit(column: Column, value: str) -> str:
     return value[:limit]
 
 
-def record(connection: Connection, entries: List[AuditEntry], occurred_at: Optional[datetime] = None) -> None:
+def record(
+    connection: Connection, entries: List[AuditEntry], actor: str, occurred_at: Optional[datetime] = None
+) -> None:
+    """actor: who acted (settings.actor: the Lambda function, or the operator's CLI)."""
     if not entries:
         return
     when = occurred_at or utcnow()
@@ -67,7 +64,7 @@ def record(connection: Connection, entries: List[AuditEntry], occurred_at: Optio
                 "reason": entry.reason,
                 "before_value": entry.before_value,
                 "after_value": entry.after_value,
-                "actor": _fit(automation_audit_log.c.actor, actor()),
+                "actor": _fit(automation_audit_log.c.actor, actor),
             }
             for entry in entries
         ],

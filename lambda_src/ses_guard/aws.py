@@ -1,24 +1,21 @@
-"""boto3 clients: one per service per container, created lazily, replaceable in tests."""
+"""boto3 clients, one per service for whoever holds them (a Lambda container, a CLI run), created on first use."""
 
 from __future__ import annotations
 
-from typing import Any, Dict
-
-_clients: Dict[str, Any] = {}
+from typing import Any, Dict, Mapping, Optional
 
 
-def client(service: str) -> Any:
-    if service not in _clients:
-        # Imported here: boto3 costs ~100 ms at cold start and the event processor rarely needs it.
-        import boto3
+class Clients:
+    """Callable: clients("ses") is the holder's SES client. Clients given up front (tests: moto's) are used as
+    they are; any other is created when first asked for."""
 
-        _clients[service] = boto3.client(service)
-    return _clients[service]
+    def __init__(self, given: Optional[Mapping[str, Any]] = None) -> None:
+        self._clients: Dict[str, Any] = dict(given or {})
 
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            # Imported here: boto3 costs ~100 ms at cold start and the event processor rarely needs it.
+            import boto3
 
-def set_client(service: str, instance: Any) -> None:
-    """Inject a client (tests); None drops it so the next call builds a real one."""
-    if instance is None:
-        _clients.pop(service, None)
-    else:
-        _clients[service] = instance
+            self._clients[service] = boto3.client(service)
+        return self._clients[service]

@@ -24,11 +24,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ses_guard import audit
-from ses_guard.observability import logger
-from ses_guard.processor import NOT_REGISTERED_METRIC
+from ses_guard.observability import NOT_REGISTERED_METRIC, logger
 from ses_guard.provenance import Home
 from ses_guard.schema import unvalidated_email_log
-from ses_guard.settings import Settings
+from ses_guard.settings import BreakerSettings
 
 EVIDENCE_WINDOW = timedelta(hours=24)
 EVIDENCE_TOP = 5
@@ -125,13 +124,13 @@ def parse_alarm(message: Any) -> AlarmNotification:
     )
 
 
-def _check_topic(topic_arn: Any, settings: Settings) -> None:
+def _check_topic(topic_arn: Any, settings: BreakerSettings) -> None:
     if settings.critical_topic_arn and topic_arn != settings.critical_topic_arn:
         raise ValueError(f"message came from {topic_arn!r}, not the critical alert topic")
 
 
-def why_ignored(alarm: AlarmNotification, settings: Settings, home: Home) -> Optional[str]:
-    if alarm.alarm_name not in settings.breaker_alarm_names:
+def why_ignored(alarm: AlarmNotification, settings: BreakerSettings, home: Home) -> Optional[str]:
+    if alarm.alarm_name not in settings.alarm_names:
         return f"alarm {alarm.alarm_name[:256]!r} is not in the breaker's allowlist"
     if alarm.account_id != home.account_id:
         return f"alarm comes from account {alarm.account_id[:64]!r}, not {home.account_id}"
@@ -331,7 +330,7 @@ def _evidence_within(
 
 
 def _record_within(
-    engine: Engine, entries: List[audit.AuditEntry], now: datetime, timeout: timedelta, settings: Settings
+    engine: Engine, entries: List[audit.AuditEntry], now: datetime, timeout: timedelta, settings: BreakerSettings
 ):
     """The audit row, bounded; its failure is logged and counted, never raised: by then the announcement went
     out, and a failed invocation would be retried by Lambda and announce again. The metric
@@ -339,7 +338,7 @@ def _record_within(
 
     def record() -> None:
         with engine.begin() as connection:
-            audit.record(connection, entries, occurred_at=now)
+            audit.record(connection, entries, settings.actor, occurred_at=now)
 
     try:
         _within(timeout, record)
@@ -358,7 +357,7 @@ def _record_within(
             pass
 
 
-def _announce(sns: Any, settings: Settings, message: dict, targets: Sequence[str]) -> Optional[Exception]:
+def _announce(sns: Any, settings: BreakerSettings, message: dict, targets: Sequence[str]) -> Optional[Exception]:
     if not settings.critical_topic_arn:
         return None
     try:
@@ -372,18 +371,16 @@ def _announce(sns: Any, settings: Settings, message: dict, targets: Sequence[str
     return None
 
 
-def _targets(settings: Settings) -> List[Tuple[str, str]]:
+def _targets(settings: BreakerSettings) -> List[Tuple[str, str]]:
     """(what the announcement names, what the audit row names) for each thing the breaker would disable."""
-    if settings.breaker_configuration_sets:
-        return [
-            (f"configuration set {name}", f"configuration-set:{name}") for name in settings.breaker_configuration_sets
-        ]
+    if settings.configuration_sets:
+        return [(f"configuration set {name}", f"configuration-set:{name}") for name in settings.configuration_sets]
     return [("the whole account", "account")]
 
 
 def trip(
     alarm: AlarmNotification,
-    settings: Settings,
+    settings: BreakerSettings,
     ses: Any,
     sns: Any,
     engine: Engine,
@@ -398,10 +395,10 @@ def trip(
     retries, and the retry announces); a failed audit row is not (see _record_within).
     """
     reason = f"{alarm.alarm_name} in ALARM: {alarm.reason}"
-    if settings.breaker_configuration_sets:
-        for name in settings.breaker_configuration_sets:
+    if settings.configuration_sets:
+        for name in settings.configuration_sets:
             ses.update_configuration_set_sending_enabled(ConfigurationSetName=name, Enabled=False)
-        before_values: List[Optional[str]] = [None] * len(settings.breaker_configuration_sets)
+        before_values: List[Optional[str]] = [None] * len(settings.configuration_sets)
     else:
         before = ses.get_account_sending_enabled().get("Enabled")
         ses.update_account_sending_enabled(Enabled=False)
@@ -428,7 +425,7 @@ def trip(
 
 def refuse(
     alarm: AlarmNotification,
-    settings: Settings,
+    settings: BreakerSettings,
     sns: Any,
     engine: Engine,
     refusal: str,
@@ -450,7 +447,7 @@ def refuse(
 
 def handle(
     event: Any,
-    settings: Settings,
+    settings: BreakerSettings,
     home: Home,
     clients: Mapping[str, Any],
     engine: Engine,

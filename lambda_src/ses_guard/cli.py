@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import traceback
 from collections import Counter
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata as package_metadata
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL, Engine
@@ -27,18 +28,22 @@ from ses_guard import (
     database,
     doctor,
     hygiene,
+    lambda_events,
     migrate,
-    parsing,
+    observability,
     processor,
+    provenance,
     report,
     schema,
+    settings,
     suppression,
     thresholds,
 )
 from ses_guard.cli_errors import EXIT_CODE_MEANINGS, CliError, ExitCode, driver_missing, explain
 from ses_guard.observability import log_to_stderr, logger
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import SES_BOUNCE_TYPES, ConfigurationError, Settings, bounce_types, get_settings
+from ses_guard.settings import SES_BOUNCE_TYPES, ConfigurationError, UsersTable, bounce_types
+from ses_guard.store import EventStore
 
 ENVIRONMENT_HELP = """\
 environment:
@@ -67,24 +72,39 @@ class Outcome:
 
 @dataclass
 class Context:
-    """What every command gets: its arguments, the settings, and the database engine on demand."""
+    """What every command gets: its arguments, the environment it was started with (read here, once: each
+    command reads the settings it needs from it), the AWS clients and the database engine on demand."""
 
     args: argparse.Namespace
-    settings: Settings
+    env: Mapping[str, str]
+    clients: aws.Clients = dataclasses.field(default_factory=aws.Clients)
     url: Optional[URL] = None
     _engine: Optional[Engine] = None
 
+    @property
+    def users(self) -> UsersTable:
+        return settings.users_table(self.env)
+
     def engine(self) -> Engine:
         if self._engine is None:
-            self.url = database.resolve_url(self.settings)
+            database_settings = settings.database_settings(self.env)
+            if self.args.db_timeout is not None:
+                database_settings = dataclasses.replace(database_settings, timeout_seconds=self.args.db_timeout)
+            self.url = database.resolve_url(database_settings, self.clients)
             try:
                 self._engine = database.build_engine(
-                    self.url, self.settings.db_pool_recycle_seconds, self.settings.db_timeout_seconds
+                    self.url, database_settings.pool_recycle_seconds, database_settings.timeout_seconds
                 )
             except ModuleNotFoundError as error:
                 raise driver_missing(self.url, error.name or "?") from None
-            database.set_engine(self._engine)
         return self._engine
+
+    def users_or_default(self) -> UsersTable:
+        """The users table as configured, or the default one when its variables are themselves the problem."""
+        try:
+            return self.users
+        except ConfigurationError:
+            return UsersTable()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -93,19 +113,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     log_to_stderr()
     # Quiet by default: a person reads the command's own output; -v shows the structured log on stderr.
     logger.setLevel({0: "ERROR", 1: "INFO"}.get(args.verbose, "DEBUG"))
-    context = None
+    context = Context(args, dict(os.environ))
+    observability.configure(settings.metrics_settings(context.env))
     try:
-        settings = get_settings()
-        if args.db_timeout is not None:
-            settings = dataclasses.replace(settings, db_timeout_seconds=args.db_timeout)
-        context = Context(args, settings)
         outcome = args.run(context)
     except KeyboardInterrupt:
         print("ses-guard: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        settings = context.settings if context is not None else Settings()
-        explained = explain(error, settings, context.url if context is not None else None)
+        explained = explain(error, context.users_or_default(), context.url)
         if args.debug:
             traceback.print_exc()
         if explained is None:
@@ -116,9 +132,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _print_error(args, explained)
         return int(explained.code)
     finally:
-        if context is not None and context._engine is not None:
+        if context._engine is not None:
             context._engine.dispose()
-            database.set_engine(None)
     if args.json:
         print(json.dumps(outcome.data, default=_json_value, sort_keys=True))
     elif outcome.text:
@@ -245,7 +260,7 @@ def _run_db_upgrade(context: Context) -> Outcome:
 
 
 def _run_db_init_demo(context: Context) -> Outcome:
-    users = context.settings.users
+    users = context.users
     added = migrate.init_demo_users(context.engine(), users)
     text = f"{users.name}: {added} demo user(s) added" + (
         f" ({', '.join(migrate.DEMO_USERS)}, validated = 1)" if added else ""
@@ -289,7 +304,7 @@ def read_records(path: Path) -> List[InboundRecord]:
             if line.strip()
         ]
     if isinstance(document, dict) and "Records" in document:
-        return parsing.inbound_records(document)
+        return lambda_events.inbound_records(document)
     notifications = document if isinstance(document, list) else [document]
     return [
         InboundRecord(record_id=f"{path}#{index}", payload=notification)
@@ -312,9 +327,11 @@ def _run_replay(context: Context) -> Outcome:
     engine = context.engine()
     # Checked first: otherwise the first failing statement (with every address of the batch) is the message.
     migrate.require_guard_tables(engine)
-    migrate.require_users_table(engine, context.settings.users)
+    processor_settings = settings.processor_settings(context.env)
+    migrate.require_users_table(engine, processor_settings.users)
+    store = EventStore(engine, processor_settings.users)
     before = _rows_by_status(engine)
-    outcome = processor.process(records, processor.get_store())
+    outcome = processor.process(records, store, provenance.Source.of(processor_settings))
     added = _rows_by_status(engine) - before
     data = {
         "records": outcome.records,
@@ -362,8 +379,8 @@ def _add_sync_thresholds(commands, common) -> None:
 
 
 def _run_sync_thresholds(context: Context) -> Outcome:
-    settings = context.settings
-    if not settings.send_count_alarms:
+    quota_sync = settings.quota_sync_settings(context.env)
+    if not quota_sync.send_count_alarms:
         raise CliError(
             ExitCode.USAGE,
             "SEND_COUNT_ALARMS is not set: set it to the alarms to manage, e.g. "
@@ -371,7 +388,8 @@ def _run_sync_thresholds(context: Context) -> Outcome:
         )
     engine = context.engine()
     migrate.require_guard_tables(engine)
-    report = thresholds.sync(settings, aws.client("ses"), aws.client("cloudwatch"), aws.client("sns"), engine)
+    clients = context.clients
+    report = thresholds.sync(quota_sync, clients("ses"), clients("cloudwatch"), clients("sns"), engine)
     data = {
         "max_24_hour_send": report.max_24_hour_send,
         "sent_last_24_hours": report.sent_last_24_hours,
@@ -439,23 +457,25 @@ def _run_hygiene(context: Context) -> Outcome:
     args = context.args
     overrides: Dict[str, Any] = {}
     if args.threshold:
-        overrides["hygiene_bounce_threshold"] = args.threshold
+        overrides["bounce_threshold"] = args.threshold
     if args.days:
-        overrides["hygiene_window_days"] = args.days
+        overrides["window_days"] = args.days
     if args.bounce_types:
-        overrides["hygiene_bounce_types"] = args.bounce_types
+        overrides["bounce_types"] = args.bounce_types
     if args.no_complaints:
-        overrides["hygiene_invalidate_on_complaint"] = False
-    settings = dataclasses.replace(context.settings, **overrides)
+        overrides["invalidate_on_complaint"] = False
+    hygiene_settings = dataclasses.replace(settings.hygiene_settings(context.env), **overrides)
     engine = context.engine()
     migrate.require_guard_tables(engine)
-    migrate.require_users_table(engine, settings.users)
-    changed = hygiene.run(engine, settings, dry_run=args.dry_run)
+    migrate.require_users_table(engine, hygiene_settings.users)
+    # The SES client only when hygiene will use it: creating one needs an AWS region.
+    sesv2 = context.clients("sesv2") if hygiene_settings.sync_suppression_list else None
+    changed = hygiene.run(engine, hygiene_settings, dry_run=args.dry_run, sesv2=sesv2)
     data = {"dry_run": args.dry_run, "users": [dataclasses.asdict(user) for user in changed]}
     if args.dry_run:
         lines = [f"would set validated = 0 for {len(changed)} user(s) (dry run: nothing changed)"]
     else:
-        lines = [f"set validated = 0 for {len(changed)} user(s) in {settings.users.name}"]
+        lines = [f"set validated = 0 for {len(changed)} user(s) in {hygiene_settings.users.name}"]
     lines += [f"  {user.user_id:>8}  {user.email_address:<40} {user.reason}" for user in changed]
     if changed and not args.dry_run:
         lines.append("each change is recorded in automation_audit_log")
@@ -484,8 +504,8 @@ def _add_report(commands, common) -> None:
 def _run_report(context: Context) -> Outcome:
     engine = context.engine()
     migrate.require_guard_tables(engine)
-    migrate.require_users_table(engine, context.settings.users)
-    result = report.build(engine, context.settings.users, hours=context.args.hours, top=context.args.top)
+    migrate.require_users_table(engine, context.users)
+    result = report.build(engine, context.users, hours=context.args.hours, top=context.args.top)
     return Outcome(result.as_dict(), report.render(result))
 
 
@@ -523,17 +543,18 @@ def _add_suppression(commands, common) -> None:
 def _run_suppression_diff(context: Context) -> Outcome:
     engine = context.engine()
     migrate.require_guard_tables(engine)
-    migrate.require_users_table(engine, context.settings.users)
-    result = suppression.diff(engine, context.settings.users, aws.client("sesv2"))
+    migrate.require_users_table(engine, context.users)
+    result = suppression.diff(engine, context.users, context.clients("sesv2"))
     return Outcome(result.as_dict(), suppression.render_diff(result))
 
 
 def _run_suppression_remove(context: Context) -> Outcome:
     engine = context.engine()
     migrate.require_guard_tables(engine)
-    migrate.require_users_table(engine, context.settings.users)
+    migrate.require_users_table(engine, context.users)
     args = context.args
-    done = suppression.remove(engine, context.settings.users, aws.client("sesv2"), args.address, args.revalidate)
+    actor = settings.actor(context.env)
+    done = suppression.remove(engine, context.users, context.clients("sesv2"), args.address, args.revalidate, actor)
     lines = [f"{done.email_address}: " + ("removed from" if done.removed_from_ses else "was not on") + " SES's list"]
     if args.revalidate:
         lines.append(f"validated = 1 again for user(s): {', '.join(map(str, done.revalidated_user_ids)) or '(none)'}")
@@ -568,7 +589,7 @@ def _run_doctor(context: Context) -> Outcome:
         outputs = doctor.read_outputs(context.args.outputs)
     except doctor.OutputsProblem as problem:
         raise CliError(ExitCode.USAGE, str(problem)) from None
-    checks = doctor.run(outputs, aws.client)
+    checks = doctor.run(outputs, context.clients)
     failed = [check for check in checks if not check.ok]
     data = {"ok": not failed, "checks": [dataclasses.asdict(check) for check in checks]}
     lines = [f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}" for check in checks]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
 from ses_guard import migrate, schema
-from ses_guard.settings import ConfigurationError, Settings
+from ses_guard.settings import ConfigurationError, UsersTable
 
 
 class ExitCode(IntEnum):
@@ -59,7 +59,7 @@ def _where(url: Optional[URL]) -> str:
     return f"{url.host}:{url.port or 3306}"
 
 
-def missing_table(table: str, settings: Settings) -> CliError:
+def missing_table(table: str) -> CliError:
     if table in schema.metadata.tables:
         return CliError(ExitCode.SCHEMA, f"table {table} does not exist: run `ses-guard db upgrade`")
     return CliError(
@@ -69,9 +69,8 @@ def missing_table(table: str, settings: Settings) -> CliError:
     )
 
 
-def missing_column(column: str, settings: Settings) -> CliError:
+def missing_column(column: str, users: UsersTable) -> CliError:
     name = column.rpartition(".")[2]
-    users = settings.users
     variables = [variable for field, variable in migrate.USERS_VARIABLES.items() if field != "name"]
     named = [variable for field, variable in migrate.USERS_VARIABLES.items() if getattr(users, field) == name]
     hint = named[0] if named else " / ".join(variables)
@@ -81,7 +80,7 @@ def missing_column(column: str, settings: Settings) -> CliError:
     )
 
 
-def explain(error: BaseException, settings: Settings, url: Optional[URL] = None) -> Optional[CliError]:
+def explain(error: BaseException, users: UsersTable, url: Optional[URL] = None) -> Optional[CliError]:
     """The operator's line for a known kind of failure; None for an unexpected one (a bug)."""
     if isinstance(error, CliError):
         return error
@@ -99,7 +98,7 @@ def explain(error: BaseException, settings: Settings, url: Optional[URL] = None)
             "write mysql+pymysql://USER:PASSWORD@HOST:3306/DATABASE or sqlite:///PATH",
         )
     if isinstance(error, DBAPIError):
-        return _database_error(error, settings, url)
+        return _database_error(error, users, url)
     return _aws_error(error)
 
 
@@ -111,17 +110,17 @@ def driver_missing(url: URL, module: str) -> CliError:
     )
 
 
-def _database_error(error: DBAPIError, settings: Settings, url: Optional[URL]) -> CliError:
+def _database_error(error: DBAPIError, users: UsersTable, url: Optional[URL]) -> CliError:
     original = error.orig
     arguments = getattr(original, "args", ())
     code = arguments[0] if arguments and isinstance(arguments[0], int) else None
     text = str(arguments[1] if code is not None and len(arguments) > 1 else original)
     table = _TABLE_IN_MESSAGE.search(text)
     if table:
-        return missing_table(table.group(1) or table.group(2), settings)
+        return missing_table(table.group(1) or table.group(2))
     column = _COLUMN_IN_MESSAGE.search(text)
     if column:
-        return missing_column(column.group(1) or column.group(2), settings)
+        return missing_column(column.group(1) or column.group(2), users)
     if code == 1045:
         user = url.username if url is not None else "?"
         return CliError(

@@ -9,17 +9,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from sqlalchemy import URL, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
-from ses_guard import aws
+from ses_guard.addresses import register_sqlite_function
 from ses_guard.observability import logger
-from ses_guard.parsing import normalize_address
-from ses_guard.settings import DEFAULT_DB_TIMEOUT_SECONDS, ConfigurationError, Settings, get_settings
-
-_engine: Optional[Engine] = None
+from ses_guard.settings import DEFAULT_DB_TIMEOUT_SECONDS, ConfigurationError, DatabaseSettings
 
 # Engines named in an RDS secret that this package has a driver for.
 _SECRET_DRIVERS = {"mysql": "mysql+pymysql", "mariadb": "mysql+pymysql", "aurora-mysql": "mysql+pymysql"}
@@ -89,16 +86,18 @@ def _connect_over_tls_only(_dialect, _record, cargs, cparams):
     return _tls_only_connection()(*cargs, **cparams)
 
 
-def resolve_url(settings: Settings) -> URL:
-    if settings.database_url:
-        return parse_database_url(settings.database_url)
-    if settings.db_secret_arn:
-        response = aws.client("secretsmanager").get_secret_value(SecretId=settings.db_secret_arn)
+def resolve_url(settings: DatabaseSettings, client: Callable[[str], Any]) -> URL:
+    """The database's URL: DATABASE_URL, or the RDS secret DB_SECRET_ARN names (client: boto3 clients by
+    service, see aws.Clients)."""
+    if settings.url:
+        return parse_database_url(settings.url)
+    if settings.secret_arn:
+        response = client("secretsmanager").get_secret_value(SecretId=settings.secret_arn)
         try:
             secret = json.loads(response["SecretString"])
         except (KeyError, ValueError):
             raise ConfigurationError("the database secret is not a JSON SecretString") from None
-        return url_from_secret(secret, settings.db_ca_bundle)
+        return url_from_secret(secret, settings.ca_bundle)
     raise ConfigurationError("set DATABASE_URL or DB_SECRET_ARN")
 
 
@@ -132,8 +131,6 @@ MIN_WAIT_SECONDS = 0.5
 # A socket waits this much longer than the server's own lock waits, so the server's clearer error comes first.
 _SOCKET_SLACK_SECONDS = 0.5
 SQLITE_BUSY_SECONDS = 30
-# SQLite's LOWER folds ASCII only: the matching rule itself is registered on every SQLite connection.
-SQLITE_MATCH_KEY_FUNCTION = "ses_guard_match_key"
 # Connection character sets that cannot carry every character an event may hold (4-byte UTF-8: emoji).
 _FULL_UNICODE_CHARSET = "utf8mb4"
 
@@ -288,11 +285,7 @@ def _sqlite_setup(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cursor.close()
-    dbapi_connection.create_function(SQLITE_MATCH_KEY_FUNCTION, 1, _match_key, deterministic=True)
-
-
-def _match_key(address: Optional[str]) -> Optional[str]:
-    return None if address is None else normalize_address(address)
+    register_sqlite_function(dbapi_connection)
 
 
 def _sqlite_within_deadline(dbapi_connection, connection_record, _proxy) -> None:
@@ -326,16 +319,6 @@ def describe_failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def get_engine() -> Engine:
-    """The container's engine, created on first use from the settings."""
-    global _engine
-    if _engine is None:
-        settings = get_settings()
-        _engine = build_engine(resolve_url(settings), settings.db_pool_recycle_seconds, settings.db_timeout_seconds)
-    return _engine
-
-
-def set_engine(engine: Optional[Engine]) -> None:
-    """Inject an engine (tests, CLI); None makes the next get_engine() build one from the settings."""
-    global _engine
-    _engine = engine
+def engine_for(settings: DatabaseSettings, client: Callable[[str], Any]) -> Engine:
+    """The engine the settings describe (build_engine), for a Lambda container or a CLI run to create once."""
+    return build_engine(resolve_url(settings, client), settings.pool_recycle_seconds, settings.timeout_seconds)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ses_guard import audit, schema
 from ses_guard.observability import logger
-from ses_guard.settings import Settings
+from ses_guard.settings import EnforcementSettings
 
 STATUS_METRIC = "EnforcementStatus"
 SENDING_DISABLED_METRIC = "SendingDisabledByOthers"
@@ -151,7 +151,7 @@ def announcement(verdict: Verdict, previous: Optional[Verdict]) -> Dict[str, str
     return {"Subject": subject, "Message": "\n".join(lines)}
 
 
-def watch(settings: Settings, sesv2: Any, cloudwatch: Any, sns: Any, engine: Engine) -> WatchReport:
+def watch(settings: EnforcementSettings, sesv2: Any, cloudwatch: Any, sns: Any, engine: Engine) -> WatchReport:
     """Read the verdict, publish it, and announce and record it when it changed since the last run.
 
     The audit row is written only after the announcement went out: a failed announcement is tried again by
@@ -168,7 +168,7 @@ def watch(settings: Settings, sesv2: Any, cloudwatch: Any, sns: Any, engine: Eng
     # PutMetricData rather than EMF, as the quota sync: the same code may run from the command line.
     dimensions = [{"Name": "service", "Value": settings.service_name}]
     cloudwatch.put_metric_data(
-        Namespace=settings.enforcement_metrics_namespace,
+        Namespace=settings.metrics_namespace,
         MetricData=[
             {"MetricName": STATUS_METRIC, "Dimensions": dimensions, "Unit": "None", "Value": verdict.status_value},
             {
@@ -204,6 +204,7 @@ def watch(settings: Settings, sesv2: Any, cloudwatch: Any, sns: Any, engine: Eng
                     verdict.to_json(),
                 )
             ],
+            settings.actor,
         )
     return WatchReport(verdict, previous, changed=True, topic_arn=topic_arn)
 

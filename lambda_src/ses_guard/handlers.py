@@ -1,16 +1,91 @@
-"""Lambda entry points: decorators and one call each."""
+"""Lambda entry points: decorators and one call each. What a container reads and creates once (settings,
+engine, clients) is its Container; nothing below this module reads the environment."""
 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import asdict
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Mapping, Optional
 
-from ses_guard import aws, breaker, database, enforcement, hygiene, processor, provenance, thresholds
+from sqlalchemy.engine import Engine
+
+from ses_guard import (
+    aws,
+    breaker,
+    database,
+    enforcement,
+    hygiene,
+    lambda_events,
+    observability,
+    provenance,
+    settings,
+    thresholds,
+)
 from ses_guard.observability import logger, metrics
-from ses_guard.settings import get_settings
+from ses_guard.store import EventStore
 
 Handler = Callable[[Dict[str, Any], Any], Dict[str, Any]]
+
+
+class Container:
+    """What one Lambda container reads and creates once, for every invocation after: each function's settings
+    (read from `env` when first needed: a bad value fails only the function that reads it), the database
+    engine and the AWS clients (created when first used). Tests give their own engine and clients."""
+
+    def __init__(
+        self, env: Mapping[str, str], engine: Optional[Engine] = None, clients: Optional[Mapping[str, Any]] = None
+    ) -> None:
+        self.env = env
+        self.clients = aws.Clients(clients)
+        self._engine = engine
+
+    @functools.cached_property
+    def metrics(self) -> settings.MetricsSettings:
+        """The service name and metric namespace, applied to the package's logger and metrics once."""
+        metrics_settings = settings.metrics_settings(self.env)
+        observability.configure(metrics_settings)
+        return metrics_settings
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        return self._engine or database.engine_for(settings.database_settings(self.env), self.clients)
+
+    @functools.cached_property
+    def processor(self) -> settings.ProcessorSettings:
+        return settings.processor_settings(self.env)
+
+    @functools.cached_property
+    def store(self) -> EventStore:
+        return EventStore(self.engine, self.processor.users)
+
+    @functools.cached_property
+    def quota_sync(self) -> settings.QuotaSyncSettings:
+        return settings.quota_sync_settings(self.env)
+
+    @functools.cached_property
+    def hygiene(self) -> settings.HygieneSettings:
+        return settings.hygiene_settings(self.env)
+
+    @functools.cached_property
+    def breaker(self) -> settings.BreakerSettings:
+        return settings.breaker_settings(self.env)
+
+    @functools.cached_property
+    def enforcement(self) -> settings.EnforcementSettings:
+        return settings.enforcement_settings(self.env)
+
+
+_container: Optional[Container] = None
+
+
+def container() -> Container:
+    """This Lambda container's Container, made from its environment on the first invocation."""
+    global _container
+    if _container is None:
+        _container = Container(os.environ)
+    _container.metrics  # noqa: B018 - read (and applied) once
+    return _container
 
 
 def _ends_in_time_with_a_reason(handler: Handler) -> Handler:
@@ -34,17 +109,18 @@ def _ends_in_time_with_a_reason(handler: Handler) -> Handler:
 @logger.inject_lambda_context
 @_ends_in_time_with_a_reason
 def process_events(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
-    """SNS- or SQS-triggered: log every recipient of every SES event, count mail to non-users."""
-    account_id = provenance.Home.of_arn(context.invoked_function_arn).account_id
-    return processor.handle_lambda_event(event, processor.get_store(), provenance.Source.of(get_settings(), account_id))
+    """SNS- or SQS-triggered: log every recipient of every SES event, count mail to unregistered recipients."""
+    home, guard = provenance.Home.of_arn(context.invoked_function_arn), container()
+    return lambda_events.process_event(event, guard.store, provenance.Source.of(guard.processor, home.account_id))
 
 
 @logger.inject_lambda_context
 @_ends_in_time_with_a_reason
 def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
-    """Scheduled: move the send-count alarms' thresholds to their share of the SES quota."""
+    """Scheduled: the quota sync moves the send-count alarms' thresholds to their share of the SES quota."""
+    guard = container()
     report = thresholds.sync(
-        get_settings(), aws.client("ses"), aws.client("cloudwatch"), aws.client("sns"), database.get_engine()
+        guard.quota_sync, guard.clients("ses"), guard.clients("cloudwatch"), guard.clients("sns"), guard.engine
     )
     return {
         "max_24_hour_send": report.max_24_hour_send,
@@ -57,24 +133,26 @@ def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
 @_ends_in_time_with_a_reason
 def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Subscribed to the critical alert topic: the breaker (see ses_guard.breaker)."""
-    home = provenance.Home.of_arn(context.invoked_function_arn)
-    clients = {name: aws.client(name) for name in ("ses", "sns", "cloudwatch")}
-    outcome = breaker.handle(event, get_settings(), home, clients, database.get_engine())
-    return asdict(outcome)
+    home, guard = provenance.Home.of_arn(context.invoked_function_arn), container()
+    clients = {name: guard.clients(name) for name in ("ses", "sns", "cloudwatch")}
+    return asdict(breaker.handle(event, guard.breaker, home, clients, guard.engine))
 
 
 @logger.inject_lambda_context
 @_ends_in_time_with_a_reason
 def suppress_bouncing_users(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
-    """Scheduled: set validated = 0 for users who keep bouncing or complained."""
-    invalidated = hygiene.run(database.get_engine(), get_settings())
+    """Scheduled: hygiene sets validated = 0 for users who keep bouncing or complained."""
+    guard = container()
+    invalidated = hygiene.run(guard.engine, guard.hygiene, sesv2=guard.clients("sesv2"))
     return {"invalidated": [asdict(user) for user in invalidated]}
 
 
 @logger.inject_lambda_context
+@_ends_in_time_with_a_reason
 def watch_enforcement(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
-    """Scheduled: AWS's verdict on the account (see ses_guard.enforcement)."""
+    """Scheduled: the enforcement watch reads AWS's verdict on the account (see ses_guard.enforcement)."""
+    guard = container()
     report = enforcement.watch(
-        get_settings(), aws.client("sesv2"), aws.client("cloudwatch"), aws.client("sns"), database.get_engine()
+        guard.enforcement, guard.clients("sesv2"), guard.clients("cloudwatch"), guard.clients("sns"), guard.engine
     )
     return enforcement.report_dict(report)

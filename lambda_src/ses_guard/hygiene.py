@@ -9,10 +9,10 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.engine import Engine
 
-from ses_guard import audit, aws, schema, suppression
+from ses_guard import audit, schema, suppression
+from ses_guard.addresses import normalize_address
 from ses_guard.observability import logger
-from ses_guard.parsing import normalize_address
-from ses_guard.settings import Settings
+from ses_guard.settings import HygieneSettings
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,13 @@ class Invalidation:
     reason: str
 
 
-def _reason(bounces: int, complaints: int, settings: Settings) -> str:
+def _reason(bounces: int, complaints: int, settings: HygieneSettings) -> str:
     parts = []
-    if bounces >= settings.hygiene_bounce_threshold:
-        parts.append(f"{bounces} bounces ({'/'.join(settings.hygiene_bounce_types)})")
-    if complaints and settings.hygiene_invalidate_on_complaint:
+    if bounces >= settings.bounce_threshold:
+        parts.append(f"{bounces} bounces ({'/'.join(settings.bounce_types)})")
+    if complaints and settings.invalidate_on_complaint:
         parts.append(f"{complaints} complaint(s)")
-    return f"{' and '.join(parts)} in the last {settings.hygiene_window_days} days"
+    return f"{' and '.join(parts)} in the last {settings.window_days} days"
 
 
 # A complaint whose feedback type says the mail is NOT spam is no reason to stop mailing. Reports without a
@@ -38,18 +38,18 @@ def _reason(bounces: int, complaints: int, settings: Settings) -> str:
 NOT_A_COMPLAINT_FEEDBACK_TYPES = ("not-spam",)
 
 
-def find_offenders(engine: Engine, settings: Settings, now: datetime) -> List[Invalidation]:
+def find_offenders(engine: Engine, settings: HygieneSettings, now: datetime) -> List[Invalidation]:
     """Validated users with enough bounces (or a complaint, if so configured) within the window.
 
     Only events sent to the user's current address count: a user who moved to a working address and was
     validated again is not invalidated again by the old address's bounces. Addresses are compared by the
-    one matching rule (parsing.normalize_address), applied in Python: SQL's LOWER folds fewer letters.
+    one matching rule (addresses.normalize_address), applied in Python: SQL's LOWER folds fewer letters.
     """
     log = schema.user_email_log
-    since = now - timedelta(days=settings.hygiene_window_days)
+    since = now - timedelta(days=settings.window_days)
     # SES sometimes reports a permanent failure as Transient: the server's own 5.x.x code makes it Permanent.
     bounce_type = case((log.c.enhanced_status_code.like("5.%"), "Permanent"), else_=log.c.bounce_type)
-    is_bounce = and_(log.c.status == "Bounce", bounce_type.in_(settings.hygiene_bounce_types))
+    is_bounce = and_(log.c.status == "Bounce", bounce_type.in_(settings.bounce_types))
     is_complaint = and_(
         log.c.status == "Complaint",
         or_(
@@ -99,12 +99,12 @@ def find_offenders(engine: Engine, settings: Settings, now: datetime) -> List[In
     return offenders
 
 
-def _offends(bounces: int, complaints: int, settings: Settings) -> bool:
-    return bounces >= settings.hygiene_bounce_threshold or (settings.hygiene_invalidate_on_complaint and complaints > 0)
+def _offends(bounces: int, complaints: int, settings: HygieneSettings) -> bool:
+    return bounces >= settings.bounce_threshold or (settings.invalidate_on_complaint and complaints > 0)
 
 
 def run(
-    engine: Engine, settings: Settings, dry_run: bool = False, now: Optional[datetime] = None, sesv2: Any = None
+    engine: Engine, settings: HygieneSettings, dry_run: bool = False, now: Optional[datetime] = None, sesv2: Any = None
 ) -> List[Invalidation]:
     """Set validated = 0 for each offender (unless dry_run) and audit it; returns who changed (or would).
 
@@ -153,10 +153,13 @@ def run(
                     )
                     for o in changed
                 ],
+                settings.actor,
                 occurred_at=now,
             )
         offenders = changed
     logger.info("hygiene run", extra={"dry_run": dry_run, "invalidated_user_ids": [o.user_id for o in offenders]})
     if settings.sync_suppression_list and offenders and not dry_run:
-        suppression.suppress(engine, offenders, sesv2 or aws.client("sesv2"), now)
+        if sesv2 is None:
+            raise ValueError("hygiene with sync_suppression_list needs the sesv2 client")
+        suppression.suppress(engine, offenders, sesv2, settings.actor, now)
     return offenders

@@ -16,7 +16,7 @@ from ses_guard import schema
 from ses_guard.settings import UsersTable
 
 DEMO_USERS = ("user1@example.com", "user2@example.com", "user3@example.com")
-# The users-table variables, by the UsersTable field each one fills (as settings.from_env reads them).
+# The users-table variables, by the UsersTable field each one fills (as settings.users_table reads them).
 USERS_VARIABLES = {
     "name": "USERS_TABLE",
     "id_column": "USERS_ID_COLUMN",

@@ -1,20 +1,29 @@
-"""The package's one structured logger and one EMF metrics sink (AWS Lambda Powertools)."""
+"""The package's one structured logger and one EMF metrics sink (AWS Lambda Powertools), and the names of the
+metrics the guard publishes and its alarms watch."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 from aws_lambda_powertools import Logger, Metrics
 
-from ses_guard.settings import DEFAULT_NAMESPACE, DEFAULT_SERVICE
+from ses_guard.settings import MetricsSettings
 
-# Read directly, not through get_settings(): a bad value elsewhere must not break importing the logger.
-_service = os.environ.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE
-logger = Logger(service=_service)
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE, service=_service
-)
+# Unregistered (SES message, recipient) pairs recorded for the first time: the breaker's alarm watches it.
+NOT_REGISTERED_METRIC = "EmailNotRegisteredCount"
+# Records dropped as not from SES of this account through the events topic (provenance.py).
+FOREIGN_METRIC = "ForeignRecordsDropped"
+
+# Powertools reads its own POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE; configure() applies the
+# guard's defaults where they are unset (the entry point calls it with the settings it read).
+logger = Logger()
+metrics = Metrics()
+
+
+def configure(settings: MetricsSettings) -> None:
+    logger.append_keys(service=settings.service_name)
+    metrics.namespace = settings.namespace
+    metrics.service = settings.service_name
 
 
 def log_to_stderr() -> None:

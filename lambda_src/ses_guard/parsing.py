@@ -1,8 +1,8 @@
-"""Turn Lambda events (SNS or SQS) carrying SES notifications into one event per recipient.
+"""Turn SES notifications (as SNS or SQS delivered them) into one event per recipient.
 
-Nothing here touches the database or AWS: each inbound record either yields recipient events,
-is skipped (subscription handshakes, unknown types) or raises InvalidRecord, the one documented
-per-record failure.
+Nothing here touches the database or AWS, nor knows Lambda's event shapes (lambda_events.py): each inbound
+record either yields recipient events, is skipped (subscription handshakes, unknown types) or raises
+InvalidRecord, the one documented per-record failure.
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ import contextlib
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
+from ses_guard import schema
+from ses_guard.addresses import normalize_address
 from ses_guard.observability import logger
 
-# Column widths shared with the schema: free text is cut to fit, identifiers must fit.
-MAX_ADDRESS = 320
-MAX_SUBJECT = 998
+# Widths of the log columns (schema.py): free text is cut to fit, identifiers must fit.
+WIDTHS: Dict[str, int] = {
+    column.name: column.type.length for column in schema.EVENT_FIELD_COLUMNS if getattr(column.type, "length", None)
+}
+# Diagnostic codes are stored as TEXT; past this they are an SMTP server's essay, not a code.
 MAX_DIAGNOSTIC = 4000
-MAX_ARN = 512
-MAX_SHORT = 255
-MAX_MESSAGE_ID = 128
-MAX_STATUS_CODE = 16
 
 # RFC 3463 enhanced status code (class.subject.detail) in a diagnosticCode such as "smtp; 550 5.1.1 user
 # unknown"; not part of a longer dotted number (an IP address, a version).
@@ -68,27 +68,21 @@ class InboundRecord:
     via: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class RecipientEvent:
-    """One SES event for one recipient: one row in a log table."""
+def _event_fields() -> Iterator[tuple]:
+    """One field per schema.EVENT_FIELD_COLUMNS column, in its order, the required (NOT NULL) ones first."""
+    columns = sorted(schema.EVENT_FIELD_COLUMNS, key=lambda column: column.nullable)
+    for column in columns:
+        if column.nullable:
+            yield column.name, Optional[column.type.python_type], field(default=None)
+        else:
+            yield column.name, column.type.python_type
 
-    ses_message_id: str
-    status: str
-    timestamp: datetime
-    destination_address: str
-    aws_sns_message_id: Optional[str] = None
-    source_address: Optional[str] = None
-    subject: Optional[str] = None
-    source_ip: Optional[str] = None
-    source_arn: Optional[str] = None
-    caller_identity: Optional[str] = None
-    sending_account_id: Optional[str] = None
-    configuration_set: Optional[str] = None
-    diagnostic_code: Optional[str] = None
-    bounce_type: Optional[str] = None
-    bounce_sub_type: Optional[str] = None
-    feedback_id: Optional[str] = None
-    complaint_feedback_type: Optional[str] = None
+
+@dataclass(frozen=True)
+class RecipientEvent(make_dataclass("EventFields", list(_event_fields()), frozen=True)):  # type: ignore[misc]
+    """One SES event for one recipient: one row in a log table, a field for each column it fills
+    (schema.EVENT_FIELD_COLUMNS: destination_address, timestamp, status, ses_message_id, then the optional
+    ones, each None by default)."""
 
     # Derived once at construction: every stored event needs them, several times.
     recipient_key: str = field(init=False, repr=False, compare=False)
@@ -124,47 +118,6 @@ def enhanced_status_code(diagnostic_code: Optional[str]) -> Optional[str]:
     return match.group(1) if match else None
 
 
-def normalize_address(address: str) -> str:
-    """THE matching rule: two addresses are the same user's when their keys are equal.
-
-    Surrounding whitespace is ignored, and case, by Unicode simple case folding: one character for one
-    (STRAẞE and straße are one address, but straße and strasse are two mailboxes; a final sigma is a sigma;
-    İ is kept, as it has no one-character fold). Every lookup fetches candidates in SQL and keys them here.
-    """
-    address = address.strip()
-    if address.isascii():
-        return address.lower()
-    return "".join(_simple_fold(character) for character in address)
-
-
-def _simple_fold(character: str) -> str:
-    # str.casefold() is the full folding (ß -> ss); where it expands, the one-character lowercase is the
-    # simple folding (ẞ -> ß), and a character with neither (İ) folds to itself.
-    folded = character.casefold()
-    if len(folded) == 1:
-        return folded
-    lowered = character.lower()
-    return lowered if len(lowered) == 1 else character
-
-
-def inbound_records(event: Any) -> List[InboundRecord]:
-    """The records of an SNS- or SQS-triggered Lambda event."""
-    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
-        raise ValueError("not an SNS or SQS Lambda event: no Records list")
-    records = []
-    for raw in event["Records"]:
-        raw = raw if isinstance(raw, dict) else {}
-        if raw.get("eventSource") == SQS_SOURCE:
-            records.append(InboundRecord(record_id=raw.get("messageId"), payload=raw.get("body"), via=SQS_SOURCE))
-        elif raw.get("EventSource") == SNS_SOURCE and isinstance(raw.get("Sns"), dict):
-            sns = raw["Sns"]
-            envelope = {key: sns.get(key) for key in ("Type", "MessageId", "TopicArn", "Message")}
-            records.append(InboundRecord(record_id=sns.get("MessageId"), payload=envelope, via=SNS_SOURCE))
-        else:
-            records.append(InboundRecord(record_id=raw.get("messageId"), payload=raw))
-    return records
-
-
 def parse_record(record: InboundRecord):
     """Recipient events of one record, or Skipped; raises InvalidRecord for a record that can never work."""
     message, sns_message_id = _unwrap(record)
@@ -196,7 +149,9 @@ def _unwrap(record: InboundRecord) -> Tuple[Any, Optional[str]]:
     if sns_type is not None and "Message" in payload:
         if sns_type != "Notification":
             raise InvalidRecord(f"unexpected SNS message type {str(sns_type)[:64]!r}")
-        return _loads(payload["Message"], "SNS Message"), _optional_text(payload.get("MessageId"), MAX_SHORT)
+        return _loads(payload["Message"], "SNS Message"), _optional_text(
+            payload.get("MessageId"), WIDTHS["aws_sns_message_id"]
+        )
     # Raw message delivery: the SES JSON itself, without the SNS message id.
     return payload, None
 
@@ -214,7 +169,7 @@ def _recipient_events(message: Mapping, kind: str, sns_message_id: Optional[str]
     mail = message.get("mail")
     if not isinstance(mail, dict):
         raise InvalidRecord(f"{kind} notification has no 'mail' object")
-    ses_message_id = _required_text(mail.get("messageId"), "mail.messageId", MAX_MESSAGE_ID)
+    ses_message_id = _required_text(mail.get("messageId"), "mail.messageId", WIDTHS["ses_message_id"])
     detail = message.get(DETAIL_KEYS[kind])
     detail = detail if isinstance(detail, dict) else {}
     timestamp = parse_timestamp(detail.get("timestamp") or mail.get("timestamp"))
@@ -228,18 +183,22 @@ def _recipient_events(message: Mapping, kind: str, sns_message_id: Optional[str]
         "aws_sns_message_id": sns_message_id,
         "source_address": _sender(mail.get("source")),
         "subject": _subject(headers.get("subject"), ses_message_id),
-        "source_ip": _optional_text(mail.get("sourceIp") or _tag(tags, "ses:source-ip"), 45),
-        "source_arn": _optional_text(mail.get("sourceArn"), MAX_ARN),
-        "caller_identity": _optional_text(mail.get("callerIdentity") or _tag(tags, "ses:caller-identity"), MAX_SHORT),
-        "sending_account_id": _optional_text(mail.get("sendingAccountId"), 32),
-        "configuration_set": _optional_text(_tag(tags, "ses:configuration-set"), MAX_SHORT),
-        "feedback_id": _optional_text(detail.get("feedbackId"), MAX_SHORT),
+        "source_ip": _optional_text(mail.get("sourceIp") or _tag(tags, "ses:source-ip"), WIDTHS["source_ip"]),
+        "source_arn": _optional_text(mail.get("sourceArn"), WIDTHS["source_arn"]),
+        "caller_identity": _optional_text(
+            mail.get("callerIdentity") or _tag(tags, "ses:caller-identity"), WIDTHS["caller_identity"]
+        ),
+        "sending_account_id": _optional_text(mail.get("sendingAccountId"), WIDTHS["sending_account_id"]),
+        "configuration_set": _optional_text(_tag(tags, "ses:configuration-set"), WIDTHS["configuration_set"]),
+        "feedback_id": _optional_text(detail.get("feedbackId"), WIDTHS["feedback_id"]),
     }
     if kind == "Bounce":
-        common["bounce_type"] = _optional_text(detail.get("bounceType"), 32)
-        common["bounce_sub_type"] = _optional_text(detail.get("bounceSubType"), 64)
+        common["bounce_type"] = _optional_text(detail.get("bounceType"), WIDTHS["bounce_type"])
+        common["bounce_sub_type"] = _optional_text(detail.get("bounceSubType"), WIDTHS["bounce_sub_type"])
     if kind == "Complaint":
-        common["complaint_feedback_type"] = _optional_text(detail.get("complaintFeedbackType"), 64)
+        common["complaint_feedback_type"] = _optional_text(
+            detail.get("complaintFeedbackType"), WIDTHS["complaint_feedback_type"]
+        )
     message_diagnostic = detail.get("reason") or detail.get("errorMessage")
 
     recipients = list(_recipients(kind, mail, detail))
@@ -273,14 +232,14 @@ def _recipients(kind: str, mail: Mapping, detail: Mapping) -> Iterator[Tuple[str
 
 
 def _address(value: Any) -> str:
-    address = _required_text(value, "recipient address", MAX_ADDRESS)
+    address = _required_text(value, "recipient address", WIDTHS["destination_address"])
     if not address.strip():
         raise InvalidRecord("recipient address is empty")
     return address
 
 
 def _sender(value: Any) -> Optional[str]:
-    source = _optional_text(value, 10 * MAX_ADDRESS)
+    source = _optional_text(value, 10 * WIDTHS["source_address"])
     if source is None:
         return None
     # Event publishing may give 'Name <addr>'; keep only the address. Anything else is kept verbatim:
@@ -288,17 +247,18 @@ def _sender(value: Any) -> Optional[str]:
     source = source.strip()
     if source.endswith(">") and "<" in source:
         source = source[source.rindex("<") + 1 : -1].strip() or source
-    return source[:MAX_ADDRESS]
+    return source[: WIDTHS["source_address"]]
 
 
 def _subject(value: Any, ses_message_id: str) -> Optional[str]:
     subject = _optional_text(value, None)
-    if subject is not None and len(subject) > MAX_SUBJECT:
+    limit = WIDTHS["subject"]
+    if subject is not None and len(subject) > limit:
         logger.warning(
             "subject truncated to fit the column",
-            extra={"ses_message_id": ses_message_id, "subject_length": len(subject), "kept": MAX_SUBJECT},
+            extra={"ses_message_id": ses_message_id, "subject_length": len(subject), "kept": limit},
         )
-        subject = subject[:MAX_SUBJECT]
+        subject = subject[:limit]
     return subject
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, List, Mapping, Optional, Union
 
 from ses_guard.parsing import SNS_SOURCE, SQS_SOURCE, InboundRecord, RecipientEvent, Skipped
-from ses_guard.settings import Settings
+from ses_guard.settings import ProcessorSettings
 
 _ARN_PARTS = 6  # arn:partition:service:region:account:resource
 
@@ -55,7 +55,7 @@ class Source:
     events_topic_arn: Optional[str] = None
 
     @classmethod
-    def of(cls, settings: Settings, account_id: Optional[str] = None) -> Source:
+    def of(cls, settings: ProcessorSettings, account_id: Optional[str] = None) -> Source:
         """account_id: the function's own account in Lambda; the CLI passes none and SENDING_ACCOUNT_ID applies."""
         return cls(account_id=account_id or settings.sending_account_id, events_topic_arn=settings.events_topic_arn)
 

@@ -1,12 +1,11 @@
-"""Configuration, read once from the environment into a typed, immutable object."""
+"""Configuration: read from an environment mapping, once per entry point (each handler, the CLI), into the
+small typed settings each function needs. Nothing else in the package reads the environment."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Dict, Mapping, Optional, Tuple
 
 DEFAULT_NAMESPACE = "SESGuard"
@@ -19,6 +18,8 @@ QUOTA_NAMESPACE_SUFFIX = "/Quota"
 ENFORCEMENT_NAMESPACE_SUFFIX = "/Enforcement"
 # The longest any one database wait may take (connect, each read or write, each lock wait), in seconds.
 DEFAULT_DB_TIMEOUT_SECONDS = 10
+# The audit log's actor outside Lambda.
+CLI_ACTOR = "ses-guard cli"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 
@@ -45,35 +46,74 @@ class UsersTable:
 
 
 @dataclass(frozen=True)
-class Settings:
+class DatabaseSettings:
+    """Where the guard's database is and how long any one wait for it may take."""
+
     # repr=False: a URL may carry a password, and settings objects end up in logs and tracebacks.
-    database_url: Optional[str] = field(default=None, repr=False)
-    db_secret_arn: Optional[str] = None
-    db_pool_recycle_seconds: int = 300
-    db_timeout_seconds: int = DEFAULT_DB_TIMEOUT_SECONDS
-    db_ca_bundle: Optional[str] = None  # CAs for a connection from the secret; None: the RDS CAs shipped
-    users: UsersTable = UsersTable()
-    metrics_namespace: str = DEFAULT_NAMESPACE
+    url: Optional[str] = field(default=None, repr=False)
+    secret_arn: Optional[str] = None
+    pool_recycle_seconds: int = 300
+    timeout_seconds: int = DEFAULT_DB_TIMEOUT_SECONDS
+    ca_bundle: Optional[str] = None  # CAs for a connection from the secret; None: the RDS CAs shipped
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The functions' metric namespace and service dimension (Powertools' own variables)."""
+
+    namespace: str = DEFAULT_NAMESPACE
     service_name: str = DEFAULT_SERVICE
-    quota_metrics_namespace: str = DEFAULT_NAMESPACE + QUOTA_NAMESPACE_SUFFIX
-    enforcement_metrics_namespace: str = DEFAULT_NAMESPACE + ENFORCEMENT_NAMESPACE_SUFFIX
-    function_name: Optional[str] = None  # set by Lambda; None when the CLI runs
-    # Automation (quota sync, breaker, hygiene).
-    send_count_alarms: Dict[str, float] = field(default_factory=dict)
-    warning_topic_arn: Optional[str] = None
-    critical_topic_arn: Optional[str] = None
-    breaker_alarm_names: Tuple[str, ...] = ()
-    breaker_configuration_sets: Tuple[str, ...] = ()
-    hygiene_bounce_threshold: int = 5
-    hygiene_window_days: int = 30
-    hygiene_bounce_types: Tuple[str, ...] = ("Permanent", "Transient")
-    hygiene_invalidate_on_complaint: bool = True
-    # Hygiene also puts the addresses it invalidates on the SES account suppression list.
-    sync_suppression_list: bool = False
-    # Where SES events may come from (see provenance.py): the events topic, and the sending account for the
-    # CLI (in Lambda, the function's own account).
+
+
+@dataclass(frozen=True)
+class ProcessorSettings:
+    """The event processor: whose users, and where SES events may come from (see provenance.py): the events
+    topic, and the sending account for the CLI (in Lambda, the function's own account)."""
+
+    users: UsersTable = UsersTable()
     events_topic_arn: Optional[str] = None
     sending_account_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class QuotaSyncSettings:
+    send_count_alarms: Dict[str, float] = field(default_factory=dict)
+    warning_topic_arn: Optional[str] = None
+    metrics_namespace: str = DEFAULT_NAMESPACE + QUOTA_NAMESPACE_SUFFIX
+    service_name: str = DEFAULT_SERVICE
+    actor: str = CLI_ACTOR
+
+
+@dataclass(frozen=True)
+class HygieneSettings:
+    users: UsersTable = UsersTable()
+    bounce_threshold: int = 5
+    window_days: int = 30
+    bounce_types: Tuple[str, ...] = ("Permanent", "Transient")
+    invalidate_on_complaint: bool = True
+    # Hygiene also puts the addresses it invalidates on the SES account suppression list.
+    sync_suppression_list: bool = False
+    actor: str = CLI_ACTOR
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    critical_topic_arn: Optional[str] = None
+    alarm_names: Tuple[str, ...] = ()
+    configuration_sets: Tuple[str, ...] = ()
+    # Where the breaker's own failure metric goes: the processor's namespace, which its alarms watch.
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    service_name: str = DEFAULT_SERVICE
+    actor: str = CLI_ACTOR
+
+
+@dataclass(frozen=True)
+class EnforcementSettings:
+    warning_topic_arn: Optional[str] = None
+    critical_topic_arn: Optional[str] = None
+    metrics_namespace: str = DEFAULT_NAMESPACE + ENFORCEMENT_NAMESPACE_SUFFIX
+    service_name: str = DEFAULT_SERVICE
+    actor: str = CLI_ACTOR
 
 
 def _identifier(env: Mapping[str, str], key: str, default: str) -> str:
@@ -161,47 +201,92 @@ def _account_id(env: Mapping[str, str], key: str) -> Optional[str]:
     return raw or None
 
 
-def from_env(env: Mapping[str, str]) -> Settings:
-    """Build settings from an environment mapping; raises ConfigurationError naming the bad variable."""
-    metrics_namespace = env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE
-    return Settings(
-        database_url=env.get("DATABASE_URL", "").strip() or None,
-        db_secret_arn=env.get("DB_SECRET_ARN", "").strip() or None,
-        db_pool_recycle_seconds=_positive_int(env, "DB_POOL_RECYCLE_SECONDS", 300),
-        db_timeout_seconds=_positive_int(env, "DB_TIMEOUT_SECONDS", DEFAULT_DB_TIMEOUT_SECONDS),
-        db_ca_bundle=env.get("DB_CA_BUNDLE", "").strip() or None,
-        users=UsersTable(
-            name=_identifier(env, "USERS_TABLE", "users"),
-            id_column=_identifier(env, "USERS_ID_COLUMN", "user_id"),
-            email_column=_identifier(env, "USERS_EMAIL_COLUMN", "email_address"),
-            validated_column=_identifier(env, "USERS_VALIDATED_COLUMN", "validated"),
-            email_lookup=_choice(env, "USERS_EMAIL_LOOKUP", EMAIL_LOOKUPS),
-        ),
-        metrics_namespace=metrics_namespace,
-        service_name=env.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE,
-        quota_metrics_namespace=env.get("QUOTA_METRICS_NAMESPACE", "").strip()
-        or metrics_namespace + QUOTA_NAMESPACE_SUFFIX,
-        enforcement_metrics_namespace=env.get("ENFORCEMENT_METRICS_NAMESPACE", "").strip()
-        or metrics_namespace + ENFORCEMENT_NAMESPACE_SUFFIX,
-        function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "").strip() or None,
-        send_count_alarms=_send_count_alarms(env),
-        warning_topic_arn=env.get("WARNING_TOPIC_ARN", "").strip() or None,
-        critical_topic_arn=env.get("CRITICAL_TOPIC_ARN", "").strip() or None,
-        breaker_alarm_names=_string_list(env, "BREAKER_ALARM_NAMES"),
-        breaker_configuration_sets=_string_list(env, "BREAKER_CONFIGURATION_SETS"),
-        hygiene_bounce_threshold=_positive_int(env, "HYGIENE_BOUNCE_THRESHOLD", 5),
-        hygiene_window_days=_positive_int(env, "HYGIENE_WINDOW_DAYS", 30),
-        hygiene_bounce_types=bounce_types(
-            env.get("HYGIENE_BOUNCE_TYPES", "").strip() or "Permanent,Transient", "HYGIENE_BOUNCE_TYPES"
-        ),
-        hygiene_invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", True),
-        sync_suppression_list=_bool(env, "SYNC_SUPPRESSION_LIST", False),
-        events_topic_arn=env.get("EVENTS_TOPIC_ARN", "").strip() or None,
+def _text(env: Mapping[str, str], key: str) -> Optional[str]:
+    return env.get(key, "").strip() or None
+
+
+def database_settings(env: Mapping[str, str]) -> DatabaseSettings:
+    return DatabaseSettings(
+        url=_text(env, "DATABASE_URL"),
+        secret_arn=_text(env, "DB_SECRET_ARN"),
+        pool_recycle_seconds=_positive_int(env, "DB_POOL_RECYCLE_SECONDS", 300),
+        timeout_seconds=_positive_int(env, "DB_TIMEOUT_SECONDS", DEFAULT_DB_TIMEOUT_SECONDS),
+        ca_bundle=_text(env, "DB_CA_BUNDLE"),
+    )
+
+
+def users_table(env: Mapping[str, str]) -> UsersTable:
+    return UsersTable(
+        name=_identifier(env, "USERS_TABLE", "users"),
+        id_column=_identifier(env, "USERS_ID_COLUMN", "user_id"),
+        email_column=_identifier(env, "USERS_EMAIL_COLUMN", "email_address"),
+        validated_column=_identifier(env, "USERS_VALIDATED_COLUMN", "validated"),
+        email_lookup=_choice(env, "USERS_EMAIL_LOOKUP", EMAIL_LOOKUPS),
+    )
+
+
+def metrics_settings(env: Mapping[str, str]) -> MetricsSettings:
+    return MetricsSettings(
+        namespace=_text(env, "POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
+        service_name=_text(env, "POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE,
+    )
+
+
+def actor(env: Mapping[str, str]) -> str:
+    """Who acts, as the audit log names it: the Lambda function, or the operator's CLI."""
+    return _text(env, "AWS_LAMBDA_FUNCTION_NAME") or CLI_ACTOR
+
+
+def processor_settings(env: Mapping[str, str]) -> ProcessorSettings:
+    return ProcessorSettings(
+        users=users_table(env),
+        events_topic_arn=_text(env, "EVENTS_TOPIC_ARN"),
         sending_account_id=_account_id(env, "SENDING_ACCOUNT_ID"),
     )
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The container's settings, read from os.environ on first use."""
-    return from_env(os.environ)
+def quota_sync_settings(env: Mapping[str, str]) -> QuotaSyncSettings:
+    metrics = metrics_settings(env)
+    return QuotaSyncSettings(
+        send_count_alarms=_send_count_alarms(env),
+        warning_topic_arn=_text(env, "WARNING_TOPIC_ARN"),
+        metrics_namespace=_text(env, "QUOTA_METRICS_NAMESPACE") or metrics.namespace + QUOTA_NAMESPACE_SUFFIX,
+        service_name=metrics.service_name,
+        actor=actor(env),
+    )
+
+
+def hygiene_settings(env: Mapping[str, str]) -> HygieneSettings:
+    return HygieneSettings(
+        users=users_table(env),
+        bounce_threshold=_positive_int(env, "HYGIENE_BOUNCE_THRESHOLD", 5),
+        window_days=_positive_int(env, "HYGIENE_WINDOW_DAYS", 30),
+        bounce_types=bounce_types(_text(env, "HYGIENE_BOUNCE_TYPES") or "Permanent,Transient", "HYGIENE_BOUNCE_TYPES"),
+        invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", True),
+        sync_suppression_list=_bool(env, "SYNC_SUPPRESSION_LIST", False),
+        actor=actor(env),
+    )
+
+
+def breaker_settings(env: Mapping[str, str]) -> BreakerSettings:
+    metrics = metrics_settings(env)
+    return BreakerSettings(
+        critical_topic_arn=_text(env, "CRITICAL_TOPIC_ARN"),
+        alarm_names=_string_list(env, "BREAKER_ALARM_NAMES"),
+        configuration_sets=_string_list(env, "BREAKER_CONFIGURATION_SETS"),
+        metrics_namespace=metrics.namespace,
+        service_name=metrics.service_name,
+        actor=actor(env),
+    )
+
+
+def enforcement_settings(env: Mapping[str, str]) -> EnforcementSettings:
+    metrics = metrics_settings(env)
+    return EnforcementSettings(
+        warning_topic_arn=_text(env, "WARNING_TOPIC_ARN"),
+        critical_topic_arn=_text(env, "CRITICAL_TOPIC_ARN"),
+        metrics_namespace=_text(env, "ENFORCEMENT_METRICS_NAMESPACE")
+        or metrics.namespace + ENFORCEMENT_NAMESPACE_SUFFIX,
+        service_name=metrics.service_name,
+        actor=actor(env),
+    )

@@ -27,34 +27,13 @@ _MYSQL_RETRYABLE = (1213, 1205)
 _MYSQL_DUPLICATE_KEY = 1062
 _QUOTED_VALUE = re.compile(r"'[^']*'")
 
-_LOG_COLUMNS = (
-    "aws_sns_message_id",
-    "source_address",
-    "subject",
-    "source_ip",
-    "source_arn",
-    "timestamp",
-    "status",
-    "diagnostic_code",
-    "enhanced_status_code",
-    "ses_message_id",
-    "bounce_type",
-    "bounce_sub_type",
-    "feedback_id",
-    "complaint_feedback_type",
-    "caller_identity",
-    "sending_account_id",
-    "configuration_set",
-    "destination_address",
-)
-
 
 @dataclass(frozen=True)
 class StoreResult:
     """Rows this batch added; duplicates of rows already stored add nothing."""
 
     user_rows: int = 0
-    unvalidated_rows: int = 0
+    unregistered_rows: int = 0  # in unvalidated_email_log
     new_unregistered_pairs: int = 0
 
 
@@ -100,13 +79,15 @@ class EventStore:
                 for event in events
                 if event.recipient_key in user_ids
             ]
-            strangers = [event for event in events if event.recipient_key not in user_ids]
+            unregistered = [event for event in events if event.recipient_key not in user_ids]
             return StoreResult(
                 user_rows=self._insert(connection, schema.user_email_log, user_rows),
-                unvalidated_rows=self._insert(
-                    connection, schema.unvalidated_email_log, [_log_row(event) for event in strangers]
+                unregistered_rows=self._insert(
+                    connection, schema.unvalidated_email_log, [_log_row(event) for event in unregistered]
                 ),
-                new_unregistered_pairs=self._insert(connection, schema.unregistered_recipient, _pair_rows(strangers)),
+                new_unregistered_pairs=self._insert(
+                    connection, schema.unregistered_recipient, _pair_rows(unregistered)
+                ),
             )
 
     def _insert(self, connection: Connection, table: Table, rows: List[dict]) -> int:
@@ -171,9 +152,7 @@ def _log_what_was_stored_differently(connection: Connection, table: Table) -> No
 
 
 def _log_row(event: RecipientEvent) -> dict:
-    row = {column: getattr(event, column) for column in _LOG_COLUMNS}
-    row["event_key"] = event.event_key
-    return row
+    return {column: getattr(event, column) for column in schema.LOG_ROW_COLUMNS}
 
 
 def _pair_rows(events: Iterable[RecipientEvent]) -> List[dict]:

@@ -11,12 +11,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from ses_guard import audit, schema
+from ses_guard.addresses import candidate_key, normalize_address
 from ses_guard.observability import logger
-from ses_guard.parsing import normalize_address
 from ses_guard.settings import UsersTable
 
 BOUNCE = "BOUNCE"
@@ -66,7 +66,9 @@ def reason_for(bounces: int, complaints: int) -> str:
     return COMPLAINT if complaints else BOUNCE
 
 
-def suppress(engine: Engine, invalidations: Iterable[Any], sesv2: Any, now: Optional[datetime] = None) -> int:
+def suppress(
+    engine: Engine, invalidations: Iterable[Any], sesv2: Any, actor: str, now: Optional[datetime] = None
+) -> int:
     """Put each invalidated user's address on the account suppression list, and audit each one added.
 
     invalidations: hygiene.Invalidation (user_id, email_address, bounces, complaints, reason). A failed call does
@@ -93,7 +95,7 @@ def suppress(engine: Engine, invalidations: Iterable[Any], sesv2: Any, now: Opti
             )
         )
     with engine.begin() as connection:
-        audit.record(connection, entries, occurred_at=now)
+        audit.record(connection, entries, actor, occurred_at=now)
     logger.info("suppression list synced", extra={"added": len(entries), "failed": len(failures)})
     if failures:
         raise failures[0]
@@ -184,7 +186,7 @@ def render_diff(result: SuppressionDiff) -> str:
     )
 
 
-def remove(engine: Engine, users_config: UsersTable, sesv2: Any, address: str, revalidate: bool) -> Removal:
+def remove(engine: Engine, users_config: UsersTable, sesv2: Any, address: str, revalidate: bool, actor: str) -> Removal:
     """Take an address off SES's list and, with revalidate, set its users' validated column back to 1.
 
     Each step is audited; an address SES does not hold is not an error (the revalidation may still be wanted).
@@ -209,13 +211,13 @@ def remove(engine: Engine, users_config: UsersTable, sesv2: Any, address: str, r
             user_id = users.c[users_config.id_column]
             email = users.c[users_config.email_column]
             validated = users.c[users_config.validated_column]
-            revalidated = list(
-                connection.execute(
-                    select(user_id)
-                    .where(func.lower(func.trim(email)) == normalize_address(address), validated == 0)
-                    .with_for_update()
-                ).scalars()
+            key = normalize_address(address)
+            candidates = connection.execute(
+                select(user_id, email)
+                .where(candidate_key(email, connection.dialect) == key, validated == 0)
+                .with_for_update()
             )
+            revalidated = [uid for uid, stored in candidates if normalize_address(stored) == key]
             if revalidated:
                 connection.execute(update(users).where(user_id.in_(revalidated)).values({validated.key: 1}))
             entries += [
@@ -228,5 +230,5 @@ def remove(engine: Engine, users_config: UsersTable, sesv2: Any, address: str, r
                 )
                 for uid in revalidated
             ]
-        audit.record(connection, entries)
+        audit.record(connection, entries, actor)
     return Removal(address, removed, tuple(revalidated))

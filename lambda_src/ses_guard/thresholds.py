@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from ses_guard import audit
 from ses_guard.observability import logger
-from ses_guard.settings import ConfigurationError, Settings
+from ses_guard.settings import ConfigurationError, QuotaSyncSettings
 
 QUOTA_USED_METRIC = "SendQuotaUsedPercent"
 
@@ -66,7 +66,7 @@ def announcement(report: SyncReport) -> Dict[str, str]:
     return {"Subject": subject, "Message": message}
 
 
-def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine) -> SyncReport:
+def sync(settings: QuotaSyncSettings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine) -> SyncReport:
     """Bring every managed send-count alarm's threshold to its share of the current quota."""
     if not settings.send_count_alarms:
         raise ConfigurationError("SEND_COUNT_ALARMS names no alarm to manage")
@@ -114,13 +114,13 @@ def sync(settings: Settings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine
     return report
 
 
-def _publish_quota_used(report: SyncReport, settings: Settings, cloudwatch: Any) -> None:
+def _publish_quota_used(report: SyncReport, settings: QuotaSyncSettings, cloudwatch: Any) -> None:
     """A side metric, sent after the thresholds moved: its failure is logged and fails nothing else."""
     # PutMetricData rather than EMF: `ses-guard sync-thresholds` runs outside Lambda too, where no log
     # stream would turn EMF lines into metrics.
     try:
         cloudwatch.put_metric_data(
-            Namespace=settings.quota_metrics_namespace,
+            Namespace=settings.metrics_namespace,
             MetricData=[
                 {
                     "MetricName": QUOTA_USED_METRIC,
@@ -133,11 +133,11 @@ def _publish_quota_used(report: SyncReport, settings: Settings, cloudwatch: Any)
     except Exception as error:
         logger.warning(
             f"{QUOTA_USED_METRIC} not published",
-            extra={"namespace": settings.quota_metrics_namespace, "reason": str(error)},
+            extra={"namespace": settings.metrics_namespace, "reason": str(error)},
         )
 
 
-def _record_and_announce(report: SyncReport, settings: Settings, sns: Any, engine: Engine) -> List[Exception]:
+def _record_and_announce(report: SyncReport, settings: QuotaSyncSettings, sns: Any, engine: Engine) -> List[Exception]:
     """Both are attempted whatever happens to the other: the next run finds the thresholds equal and would
     neither record nor announce the change, so a failure is logged and returned, to be raised for the errors
     alarm."""
@@ -158,6 +158,7 @@ def _record_and_announce(report: SyncReport, settings: Settings, sns: Any, engin
                     )
                     for c in report.changes
                 ],
+                settings.actor,
             )
     except Exception as error:
         logger.exception(

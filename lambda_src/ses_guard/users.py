@@ -1,4 +1,4 @@
-"""How recipients are matched to the application's users: by the one rule, parsing.normalize_address.
+"""How recipients are matched to the application's users: by the one rule, addresses.normalize_address.
 
 SQL only ever fetches candidates, a superset of the users the rule matches; every candidate is keyed by the
 rule in Python, so SQL's own notion of case (LOWER, a collation) can widen the search but never decide a match.
@@ -9,8 +9,9 @@ such as utf8mb4_unicode_ci or utf8mb4_general_ci), the column is compared as it 
 addresses stored with a leading space. A recipient the column's character set cannot hold (MySQL would refuse
 the comparison, "Illegal mix of collations", failing the whole batch), and a non-ASCII one the index did not
 find (a collation may not know a capital, such as ẞ under utf8mb4_unicode_ci), is then looked for by the
-broad search: the column converted to utf8mb4 and compared under utf8mb4_unicode_520_ci, which equates every
-case pair the rule does (and more: accents) and never fails on a character set, but reads the whole table.
+broad search: addresses.candidate_key, the column converted to utf8mb4 and compared under
+utf8mb4_unicode_520_ci, which equates every case pair the rule does (and more: accents) and never fails on a
+character set, but reads the whole table.
 Every other collation (case-sensitive, binary, NO PAD such as MySQL 8's utf8mb4_0900_ai_ci), and
 USERS_EMAIL_LOOKUP=scan, uses the broad search for every recipient. SQLite runs the rule itself, registered on
 each connection (its LOWER folds ASCII only).
@@ -22,14 +23,13 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Set
 
-from sqlalchemy import bindparam, func, literal_column, or_, select, text
+from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
 
 from ses_guard import schema
-from ses_guard.database import SQLITE_MATCH_KEY_FUNCTION
+from ses_guard.addresses import candidate_key, normalize_address
 from ses_guard.observability import logger
-from ses_guard.parsing import normalize_address
 from ses_guard.settings import UsersTable
 
 _COLUMN_COLLATION = text(
@@ -37,8 +37,6 @@ _COLUMN_COLLATION = text(
     " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table AND COLUMN_NAME = :column"
 )
 _SQL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-# Case- and accent-insensitive, PAD SPACE, in MySQL 5.6+ and every MariaDB: the broad search's comparison.
-BROAD_COLLATION = "utf8mb4_unicode_520_ci"
 # Every printable ASCII character: the index path needs the column to hold them all (swe7, for one, does not).
 _PRINTABLE_ASCII = "".join(chr(code) for code in range(0x20, 0x7F))
 
@@ -154,13 +152,7 @@ class UserLookup:
         """Every user whose address may match one of the keys, on any column character set and collation."""
         search = self._broad.get(dialect.name)
         if search is None:
-            if dialect.name in ("mysql", "mariadb"):
-                column = dialect.identifier_preparer.quote(self.config.email_column)
-                candidate = literal_column(f"CONVERT(TRIM({column}) USING utf8mb4) COLLATE {BROAD_COLLATION}")
-            elif dialect.name == "sqlite":
-                candidate = getattr(func, SQLITE_MATCH_KEY_FUNCTION)(self._email)
-            else:
-                candidate = func.lower(func.trim(self._email))
+            candidate = candidate_key(self._email, dialect)
             search = select(self._email, self._user_id).select_from(self._users)
             search = self._broad[dialect.name] = search.where(candidate.in_(bindparam("addresses", expanding=True)))
         return search

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ses_guard import audit, schema
-from ses_guard.settings import get_settings
+from ses_guard import settings as config
 from tests.conftest import both_databases
 
 pytestmark = both_databases
@@ -16,7 +16,7 @@ def test_a_target_longer_than_its_column_is_cut_to_fit(engine):
     entry = audit.AuditEntry(audit.SENDING_DISABLED, target, "alarm fired", None, "disabled")
 
     with engine.begin() as connection:
-        audit.record(connection, [entry])
+        audit.record(connection, [entry], "ses-guard cli")
 
     with engine.connect() as connection:
         [(stored, reason)] = connection.execute(
@@ -26,17 +26,11 @@ def test_a_target_longer_than_its_column_is_cut_to_fit(engine):
     assert reason == "alarm fired"
 
 
-def test_the_actor_is_the_lambda_function_or_the_cli(engine, monkeypatch):
+def test_the_actor_is_the_lambda_function_or_the_cli(engine):
     entry = audit.AuditEntry(audit.SENDING_DISABLED, "account", "alarm fired", None, "disabled")
-    for function_name in ("ses-guard-disable-sending", None):
-        if function_name:
-            monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function_name)
-        else:
-            monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
-        get_settings.cache_clear()
+    for env in ({"AWS_LAMBDA_FUNCTION_NAME": "ses-guard-disable-sending"}, {}):
         with engine.begin() as connection:
-            audit.record(connection, [entry])
-    get_settings.cache_clear()
+            audit.record(connection, [entry], config.breaker_settings(env).actor)
 
     with engine.connect() as connection:
         actors = connection.execute(

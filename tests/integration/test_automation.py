@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -13,12 +14,12 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from ses_guard import audit, cli, handlers, processor, schema, thresholds
+from ses_guard import audit, cli, handlers, schema, thresholds
+from ses_guard import settings as config
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import get_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
-from tests.support import moto_cloudwatch, moto_ses
+from tests.support import moto_cloudwatch, moto_ses, pipeline
 
 pytestmark = both_databases
 moto_ses.apply()
@@ -85,7 +86,6 @@ def account(monkeypatch, engine, moto_clients):
     monkeypatch.setenv("WARNING_TOPIC_ARN", warning)
     monkeypatch.setenv("CRITICAL_TOPIC_ARN", critical)
     monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM]))
-    get_settings.cache_clear()
     clients["warning"] = Announcements(clients["sns"], clients["sqs"], warning)
     clients["critical"] = Announcements(clients["sns"], clients["sqs"], critical)
     return clients
@@ -204,7 +204,9 @@ def test_an_unlimited_quota_changes_no_alarm_and_says_so(account, engine, caplog
     moto_ses.set_send_quota(-1)  # what SES returns for an unlimited quota
     writes = count_calls(account["cloudwatch"], "PutMetricAlarm")
 
-    report = thresholds.sync(get_settings(), account["ses"], account["cloudwatch"], account["sns"], engine)
+    report = thresholds.sync(
+        config.quota_sync_settings(os.environ), account["ses"], account["cloudwatch"], account["sns"], engine
+    )
 
     after = alarms(account["cloudwatch"])
     assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (120, 160)
@@ -212,7 +214,7 @@ def test_an_unlimited_quota_changes_no_alarm_and_says_so(account, engine, caplog
     assert report.changes == []
     assert report.quota_is_unlimited
     quota_metrics = account["cloudwatch"].list_metrics(
-        Namespace=get_settings().quota_metrics_namespace, MetricName="SendQuotaUsedPercent"
+        Namespace=config.quota_sync_settings(os.environ).metrics_namespace, MetricName="SendQuotaUsedPercent"
     )
     assert quota_metrics["Metrics"] == []
     assert account["warning"].read() == []
@@ -265,7 +267,7 @@ def test_a_database_outage_does_not_stop_the_announcement_of_a_threshold_change(
 
 
 def test_an_sns_outage_does_not_stop_the_audit_of_a_threshold_change(account, engine, lambda_context, caplog):
-    account["sns"].delete_topic(TopicArn=get_settings().warning_topic_arn)
+    account["sns"].delete_topic(TopicArn=os.environ["WARNING_TOPIC_ARN"])
     moto_ses.set_send_quota(50_000)
 
     with pytest.raises(ClientError, match="NotFound"):
@@ -360,7 +362,7 @@ def leak_scenario_logged(engine):
         for n in range(1, 11)
     ]
     notifications.append(ses.notification("Delivery", ["ghost@elsewhere.test"], sent=now - timedelta(minutes=3)))
-    processor.process([InboundRecord(str(n), m) for n, m in enumerate(notifications)], processor.get_store())
+    pipeline.process([InboundRecord(str(n), m) for n, m in enumerate(notifications)], engine, os.environ)
 
 
 def test_the_breaker_disables_sending_on_its_alarm_with_evidence(account, engine, lambda_context):
@@ -408,7 +410,7 @@ def test_the_breaker_refuses_and_says_so_when_the_database_is_down(account, engi
 
 def test_the_breaker_records_the_disabling_even_when_sns_fails(account, engine, lambda_context):
     leak_scenario_logged(engine)
-    account["sns"].delete_topic(TopicArn=get_settings().critical_topic_arn)
+    account["sns"].delete_topic(TopicArn=os.environ["CRITICAL_TOPIC_ARN"])
 
     with pytest.raises(ClientError, match="NotFound"):
         handlers.disable_sending(alarm_event(), lambda_context)
@@ -422,7 +424,6 @@ def test_the_breaker_records_the_disabling_even_when_sns_fails(account, engine, 
 def test_the_breaker_can_disable_only_named_configuration_sets(account, engine, lambda_context, monkeypatch):
     account["ses"].create_configuration_set(ConfigurationSet={"Name": "marketing"})
     monkeypatch.setenv("BREAKER_CONFIGURATION_SETS", '["marketing"]')
-    get_settings.cache_clear()
     leak_scenario_logged(engine)
 
     handlers.disable_sending(alarm_event(), lambda_context)
@@ -473,7 +474,6 @@ def test_the_breaker_ignores_anything_but_its_alarm_entering_alarm(account, engi
 
 def test_the_cli_sync_reports_the_changes(account, engine, database_url, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
     moto_ses.set_send_quota(1_000)
 
     assert cli.main(["sync-thresholds"]) == 0
@@ -490,7 +490,6 @@ def test_the_cli_and_the_function_say_when_the_quota_is_unlimited(
     account, engine, database_url, lambda_context, monkeypatch, capsys
 ):
     monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
     moto_ses.set_send_quota(-1)
 
     assert cli.main(["sync-thresholds"]) == 0

@@ -5,6 +5,7 @@ and a genuine trip ends once, whatever the texts or the audit table do (issue 11
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import timedelta
@@ -13,10 +14,10 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
-from ses_guard import audit, breaker, handlers, processor, schema
+from ses_guard import audit, breaker, handlers, schema
+from ses_guard import settings as config
 from ses_guard.parsing import InboundRecord
-from ses_guard.provenance import Home, Source
-from ses_guard.settings import get_settings
+from ses_guard.provenance import Home
 from tests import ses_samples as ses
 from tests.conftest import both_databases, emitted_metrics
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
@@ -28,6 +29,7 @@ from tests.integration.test_automation import (  # noqa: F401 (fixture)
     leak_scenario_logged,
     logged,
 )
+from tests.support import pipeline
 
 pytestmark = both_databases
 
@@ -35,7 +37,7 @@ REFUSED_SUBJECT = "CRITICAL: ses-guard refused to disable SES sending"
 DISABLED_SUBJECT = "CRITICAL: SES sending disabled by ses-guard"
 
 
-def log_strangers(count, *, account_id=ses.ACCOUNT, events=("Delivery",), prefix="victim"):
+def log_unregistered(engine, count, *, account_id=ses.ACCOUNT, events=("Delivery",), prefix="victim"):
     """`count` unregistered (message, recipient) pairs, each brought by every kind of `events`."""
     records = []
     for n in range(count):
@@ -45,7 +47,7 @@ def log_strangers(count, *, account_id=ses.ACCOUNT, events=("Delivery",), prefix
             message["mail"]["sendingAccountId"] = account_id
             records.append(InboundRecord(f"{prefix}-{n}-{kind}", message))
     # No source check here: these rows stand for whatever reached the tables.
-    processor.process(records, processor.get_store(), Source())
+    pipeline.process(records, engine)
 
 
 def recorded_minutes_ago(engine, minutes):
@@ -77,7 +79,7 @@ def sending_enabled(account):
 def test_a_forged_metric_without_the_guards_records_is_refused_and_announced(account, engine, lambda_context):
     """Someone wrote EmailNotRegisteredCount (or set the alarm's state): CloudWatch confirms the ALARM, but
     the guard recorded only 9 unregistered pairs, below the alarm's threshold of 10."""
-    log_strangers(9)
+    log_unregistered(engine, 9)
 
     result = handlers.disable_sending(alarm_event(), lambda_context)
 
@@ -103,7 +105,7 @@ def test_a_forged_metric_without_the_guards_records_is_refused_and_announced(acc
 
 
 def test_the_threshold_of_pairs_trips_the_breaker(account, engine, lambda_context):
-    log_strangers(10)
+    log_unregistered(engine, 10)
 
     result = handlers.disable_sending(alarm_event(), lambda_context)
 
@@ -112,8 +114,8 @@ def test_the_threshold_of_pairs_trips_the_breaker(account, engine, lambda_contex
 
 
 def test_pairs_from_another_account_are_no_evidence(account, engine, lambda_context):
-    log_strangers(10, account_id="999999999999")
-    log_strangers(2, prefix="ours")
+    log_unregistered(engine, 10, account_id="999999999999")
+    log_unregistered(engine, 2, prefix="ours")
 
     result = handlers.disable_sending(alarm_event(), lambda_context)
 
@@ -123,7 +125,7 @@ def test_pairs_from_another_account_are_no_evidence(account, engine, lambda_cont
 
 
 def test_each_pair_counts_once_whatever_events_bring_it(account, engine, lambda_context):
-    log_strangers(5, events=("Send", "Delivery", "Bounce"))  # 15 rows, 5 pairs
+    log_unregistered(engine, 5, events=("Send", "Delivery", "Bounce"))  # 15 rows, 5 pairs
 
     [refusal] = handlers.disable_sending(alarm_event(), lambda_context)["refused"]
 
@@ -144,7 +146,7 @@ def test_the_evidence_window_is_the_alarms(
     account, engine, lambda_context, period, evaluation_periods, minutes_ago, acts
 ):
     set_breaker_alarm(account["cloudwatch"], period=period, evaluation_periods=evaluation_periods)
-    log_strangers(10)
+    log_unregistered(engine, 10)
     recorded_minutes_ago(engine, minutes_ago)
 
     result = handlers.disable_sending(alarm_event(), lambda_context)
@@ -155,7 +157,7 @@ def test_the_evidence_window_is_the_alarms(
 
 def test_an_alarm_on_another_custom_metric_is_refused(account, engine, lambda_context):
     set_breaker_alarm(account["cloudwatch"], metric="SomethingElse")
-    log_strangers(10)
+    log_unregistered(engine, 10)
 
     [refusal] = handlers.disable_sending(alarm_event(), lambda_context)["refused"]
 
@@ -166,7 +168,6 @@ def test_an_alarm_on_another_custom_metric_is_refused(account, engine, lambda_co
 def test_an_alarm_on_a_metric_only_aws_writes_needs_no_records(account, engine, lambda_context, monkeypatch):
     """The send-count alarm watches AWS/SES Send, which no principal can write: CloudWatch's word is enough."""
     monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([CRITICAL_ALARM]))
-    get_settings.cache_clear()
     account["cloudwatch"].set_alarm_state(AlarmName=CRITICAL_ALARM, StateValue="ALARM", StateReason="test")
 
     result = handlers.disable_sending(alarm_event(name=CRITICAL_ALARM), lambda_context)
@@ -179,7 +180,7 @@ def test_a_250_kb_reason_is_cut_before_it_is_announced_or_recorded(account, engi
     leak_scenario_logged(engine)
     message = json.loads(alarm_event()["Records"][0]["Sns"]["Message"])
     message["NewStateReason"] = "Threshold Crossed: " + "x" * 250_000
-    event = ses.sns_event([json.dumps(message)], topic_arn=get_settings().critical_topic_arn)
+    event = ses.sns_event([json.dumps(message)], topic_arn=os.environ["CRITICAL_TOPIC_ARN"])
 
     result = handlers.disable_sending(event, lambda_context)  # must not raise: Lambda would retry and re-announce
 
@@ -232,7 +233,7 @@ def test_the_alert_ranks_the_last_24_hours_top_five_senders(account, engine, lam
     for n in range(50):
         message = ses.notification("Delivery", [f"old{n}@elsewhere.test"], source_ip="192.0.2.99", sent=stale)
         records.append(InboundRecord(f"old-{n}", message))
-    processor.process(records, processor.get_store())
+    pipeline.process(records, engine, os.environ)
 
     handlers.disable_sending(alarm_event(), lambda_context)
 
@@ -261,7 +262,7 @@ def test_a_slow_ranking_of_senders_does_not_hold_back_a_decided_trip(account, en
     try:
         outcome = breaker.handle(
             alarm_event(),
-            get_settings(),
+            config.breaker_settings(os.environ),
             Home("aws", "us-east-1", ses.ACCOUNT),
             clients,
             engine,

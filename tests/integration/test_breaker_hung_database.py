@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
@@ -10,9 +11,9 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from ses_guard import breaker, database
+from ses_guard import breaker
+from ses_guard import settings as config
 from ses_guard.provenance import Home
-from ses_guard.settings import get_settings
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
     account,
     alarm_event,
@@ -47,7 +48,7 @@ def leak_logged(engine):
 def test_a_hung_database_does_not_hold_back_the_announcement(account, leak_logged, engine, evidence_table_locked):  # noqa: F811
     """The evidence cannot be read: the breaker refuses (it acts only on the guard's own records), and says so
     on the critical topic within its bound, not when the lock is released or Lambda's timeout ends it."""
-    settings = get_settings()
+    settings = config.breaker_settings(os.environ)
     clients = {name: account[name] for name in ("ses", "sns", "cloudwatch")}
     started = time.monotonic()
 
@@ -56,7 +57,7 @@ def test_a_hung_database_does_not_hold_back_the_announcement(account, leak_logge
         settings,
         Home("aws", "us-east-1", "123456789012"),
         clients,
-        database.get_engine(),
+        engine,
         evidence_timeout=timedelta(seconds=1),
     )
 

@@ -27,14 +27,10 @@ def run(monkeypatch, capsys, database_url, *argv):
         monkeypatch.delenv("DATABASE_URL", raising=False)
     else:
         monkeypatch.setenv("DATABASE_URL", database_url)
-    cli.get_settings.cache_clear()
     try:
         status = cli.main(list(argv))
     except SystemExit as exited:  # argparse: --help, --version, usage errors
         status = exited.code
-    finally:
-        cli.get_settings.cache_clear()
-        database.set_engine(None)
     out, err = capsys.readouterr()
     return status, out, err
 

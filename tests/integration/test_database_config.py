@@ -8,7 +8,8 @@ import traceback
 import pytest
 
 from ses_guard import database
-from ses_guard.settings import ConfigurationError, from_env
+from ses_guard.aws import Clients
+from ses_guard.settings import ConfigurationError, database_settings
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_an_rds_secret_names_the_database_and_never_shows_its_password(secretsma
     }
     arn = rds_secret(secretsmanager, **secret)
 
-    url = database.resolve_url(from_env({"DB_SECRET_ARN": arn}))
+    url = database.resolve_url(database_settings({"DB_SECRET_ARN": arn}), Clients())
     engine = database.build_engine(url)
 
     assert (url.drivername, url.host, url.port, url.username, url.password, url.database) == (
@@ -58,13 +59,13 @@ def test_an_rds_secret_names_the_database_and_never_shows_its_password(secretsma
 def test_an_unusable_secret_is_a_clear_error(secretsmanager, fields, message):
     arn = rds_secret(secretsmanager, **fields)
     with pytest.raises(ConfigurationError, match=message):
-        database.resolve_url(from_env({"DB_SECRET_ARN": arn}))
+        database.resolve_url(database_settings({"DB_SECRET_ARN": arn}), Clients())
 
 
 @pytest.mark.parametrize("url", ["mysql+pymysql://app:hunter2-pw@db:notaport/x", "mysql+pymysql//app:hunter2-pw@db/x"])
 def test_a_bad_url_error_says_what_is_wrong_and_carries_no_parser_error(url):
     with pytest.raises(ConfigurationError) as error:
-        database.resolve_url(from_env({"DATABASE_URL": url}))
+        database.resolve_url(database_settings({"DATABASE_URL": url}), Clients())
     assert str(error.value) == "DATABASE_URL is not a valid SQLAlchemy URL"
     # The parser's own error is not chained: some SQLAlchemy versions quote the whole URL in it.
     assert error.value.__cause__ is None and error.value.__suppress_context__
@@ -73,4 +74,4 @@ def test_a_bad_url_error_says_what_is_wrong_and_carries_no_parser_error(url):
 
 def test_no_database_configured_says_what_to_set():
     with pytest.raises(ConfigurationError, match="DATABASE_URL or DB_SECRET_ARN"):
-        database.resolve_url(from_env({}))
+        database.resolve_url(database_settings({}), Clients())

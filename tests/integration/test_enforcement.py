@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from botocore.exceptions import ClientError
 
 from ses_guard import breaker, enforcement, handlers
-from ses_guard.settings import get_settings
+from ses_guard import settings as config
 from tests.conftest import both_databases
 from tests.integration.test_automation import Announcements, audit_entries
 from tests.support import moto_sesv2
@@ -27,7 +28,6 @@ def account(monkeypatch, engine, moto_clients):
     monkeypatch.setenv("CRITICAL_TOPIC_ARN", critical)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "app")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "app-watch-enforcement")
-    get_settings.cache_clear()
     clients["warning"] = Announcements(clients["sns"], clients["sqs"], warning)
     clients["critical"] = Announcements(clients["sns"], clients["sqs"], critical)
     return clients
@@ -125,7 +125,7 @@ GUARD_ALARM = breaker.AlarmNotification(
 
 def test_sending_disabled_by_the_guards_breaker_raises_no_alarm_metric(account, engine, lambda_context):
     handlers.watch_enforcement({}, lambda_context)
-    breaker.trip(GUARD_ALARM, get_settings(), account["ses"], account["sns"], engine)
+    breaker.trip(GUARD_ALARM, config.breaker_settings(os.environ), account["ses"], account["sns"], engine)
     account["critical"].read()  # the breaker's own announcement
 
     result = handlers.watch_enforcement({}, lambda_context)
@@ -137,7 +137,7 @@ def test_sending_disabled_by_the_guards_breaker_raises_no_alarm_metric(account, 
 
 
 def test_an_old_breaker_disabling_does_not_excuse_a_new_one_by_someone_else(account, engine, lambda_context):
-    breaker.trip(GUARD_ALARM, get_settings(), account["ses"], account["sns"], engine)
+    breaker.trip(GUARD_ALARM, config.breaker_settings(os.environ), account["ses"], account["sns"], engine)
     handlers.watch_enforcement({}, lambda_context)
     account["ses"].update_account_sending_enabled(Enabled=True)  # the operator, after investigating
     handlers.watch_enforcement({}, lambda_context)
@@ -151,7 +151,7 @@ def test_an_old_breaker_disabling_does_not_excuse_a_new_one_by_someone_else(acco
 
 def test_a_failed_announcement_is_tried_again_by_the_next_run(account, engine, lambda_context):
     handlers.watch_enforcement({}, lambda_context)
-    account["sns"].delete_topic(TopicArn=get_settings().critical_topic_arn)
+    account["sns"].delete_topic(TopicArn=os.environ["CRITICAL_TOPIC_ARN"])
     moto_sesv2.set_account_status("PROBATION")
 
     with pytest.raises(ClientError, match="NotFound"):
@@ -170,7 +170,9 @@ def test_a_failed_announcement_is_tried_again_by_the_next_run(account, engine, l
 def test_an_unknown_status_counts_as_the_worst(account, engine):
     moto_sesv2.set_account_status("SOMETHING_NEW")
 
-    report = enforcement.watch(get_settings(), account["sesv2"], account["cloudwatch"], account["sns"], engine)
+    report = enforcement.watch(
+        config.enforcement_settings(os.environ), account["sesv2"], account["cloudwatch"], account["sns"], engine
+    )
 
     assert report.verdict.status_value == enforcement.UNKNOWN_STATUS_VALUE
     assert "SOMETHING_NEW" in account["critical"].read()[0]["Subject"]

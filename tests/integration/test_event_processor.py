@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 
 from ses_guard import database, handlers, processor, schema
 from ses_guard.parsing import InboundRecord
+from ses_guard.provenance import Source
 from ses_guard.settings import UsersTable
 from ses_guard.store import EventStore
 from tests import ses_samples as ses
@@ -245,7 +246,7 @@ def test_concurrent_writers_of_the_same_events_store_each_once(engine, database_
         own_engine = database.build_engine(database_url)
         try:
             barrier.wait()
-            outcomes.append(processor.process(records, EventStore(own_engine, UsersTable())))
+            outcomes.append(processor.process(records, EventStore(own_engine, UsersTable()), Source()))
         except Exception as error:
             errors.append(error)
         finally:
@@ -268,14 +269,14 @@ def test_statements_per_batch_do_not_grow_with_its_size(engine):
     sa_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     store = EventStore(engine, UsersTable())
     # A container's first batch also reads the email column's collation (tests/integration/test_user_lookup.py).
-    processor.process([InboundRecord("warm", ses.notification("Delivery", ["user1@example.com"]))], store)
+    processor.process([InboundRecord("warm", ses.notification("Delivery", ["user1@example.com"]))], store, Source())
     for size in (1, 50, 500):
         statements.clear()
         messages = [
             ses.notification("Delivery", [f"user{n % 3 + 1}@example.com", f"ghost{n}@elsewhere.test"])
             for n in range(size)
         ]
-        processor.process([InboundRecord(str(n), m) for n, m in enumerate(messages)], store)
+        processor.process([InboundRecord(str(n), m) for n, m in enumerate(messages)], store, Source())
         assert len([s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]) <= 4
 
 
@@ -303,6 +304,6 @@ def test_configured_users_table_and_columns(engine):
         connection.execute(text("CREATE TABLE accounts (id INTEGER PRIMARY KEY, mail VARCHAR(320), ok INTEGER)"))
         connection.execute(text("INSERT INTO accounts VALUES (77, ' Boss@Corp.Example ', 1)"))
     store = EventStore(engine, UsersTable(name="accounts", id_column="id", email_column="mail", validated_column="ok"))
-    processor.process([InboundRecord("1", ses.notification("Delivery", ["boss@corp.example"]))], store)
+    processor.process([InboundRecord("1", ses.notification("Delivery", ["boss@corp.example"]))], store, Source())
 
     assert [row["user_id"] for row in rows(engine, schema.user_email_log)] == [77]

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 
-from ses_guard import audit, cli, hygiene, processor, schema
+from ses_guard import audit, cli, hygiene, schema
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import from_env
+from ses_guard.settings import hygiene_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
+from tests.support import pipeline
 
 pytestmark = both_databases
 
@@ -20,7 +21,7 @@ NOW = datetime(2026, 11, 28, 12, 0)
 
 def load(engine, notifications):
     records = [InboundRecord(str(n), message) for n, message in enumerate(notifications)]
-    processor.process(records, processor.get_store())
+    pipeline.process(records, engine)
 
 
 def validated(engine):
@@ -50,7 +51,7 @@ def bounces(recipient, count, last):
 def test_scenario_2_invalidates_user3_only_and_audits_it(engine):
     load(engine, ses.scenario_2(NOW))
 
-    changed = hygiene.run(engine, from_env({}), now=NOW)
+    changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
 
     assert [(u.user_id, u.email_address, u.bounces) for u in changed] == [(3, "user3@example.com", 5)]
     assert validated(engine) == {"user1@example.com": 1, "user2@example.com": 1, "user3@example.com": 0}
@@ -61,13 +62,13 @@ def test_scenario_2_invalidates_user3_only_and_audits_it(engine):
     assert (entry["before_value"], entry["after_value"]) == ("validated=1", "validated=0")
     assert entry["actor"] == "ses-guard cli"
 
-    assert hygiene.run(engine, from_env({}), now=NOW) == []  # already invalidated: nothing more to do
+    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []  # already invalidated: nothing more to do
 
 
 def test_dry_run_lists_the_same_users_and_changes_nothing(engine):
     load(engine, ses.scenario_2(NOW))
 
-    would = hygiene.run(engine, from_env({}), dry_run=True, now=NOW)
+    would = hygiene.run(engine, hygiene_settings({}), dry_run=True, now=NOW)
 
     assert [u.user_id for u in would] == [3]
     assert validated(engine)["user3@example.com"] == 1
@@ -76,18 +77,18 @@ def test_dry_run_lists_the_same_users_and_changes_nothing(engine):
 
 def test_bounces_outside_the_window_or_of_other_types_do_not_count(engine):
     load(engine, ses.scenario_2(NOW))
-    settings = from_env({})
+    settings = hygiene_settings({})
 
     assert hygiene.run(engine, settings, dry_run=True, now=datetime(2027, 1, 15)) == []
-    assert hygiene.run(engine, replace(settings, hygiene_bounce_types=("Complaint",)), dry_run=True, now=NOW) == []
-    assert hygiene.run(engine, replace(settings, hygiene_bounce_threshold=6), dry_run=True, now=NOW) == []
+    assert hygiene.run(engine, replace(settings, bounce_types=("Complaint",)), dry_run=True, now=NOW) == []
+    assert hygiene.run(engine, replace(settings, bounce_threshold=6), dry_run=True, now=NOW) == []
 
 
 def test_a_complaint_invalidates_unless_disabled(engine):
     load(engine, [ses.notification("Complaint", ["user2@example.com"], sent=datetime(2026, 11, 27))])
 
-    assert hygiene.run(engine, from_env({"HYGIENE_INVALIDATE_ON_COMPLAINT": "false"}), now=NOW) == []
-    [changed] = hygiene.run(engine, from_env({}), now=NOW)
+    assert hygiene.run(engine, hygiene_settings({"HYGIENE_INVALIDATE_ON_COMPLAINT": "false"}), now=NOW) == []
+    [changed] = hygiene.run(engine, hygiene_settings({}), now=NOW)
     assert (changed.user_id, changed.complaints, changed.reason) == (2, 1, "1 complaint(s) in the last 30 days")
     assert validated(engine)["user2@example.com"] == 0
 
@@ -104,18 +105,17 @@ def complaint(recipient, feedback_type):
 def test_a_not_spam_report_never_invalidates_but_a_report_without_a_type_does(engine):
     load(engine, [complaint("user2@example.com", "not-spam"), complaint("USER2@example.com ", "not-spam")])
 
-    assert hygiene.run(engine, from_env({}), now=NOW) == []
+    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
     assert validated(engine)["user2@example.com"] == 1
 
     load(engine, [complaint("user3@example.com", None), complaint("user1@example.com", "fraud")])
-    changed = hygiene.run(engine, from_env({}), now=NOW)
+    changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
     assert [(u.user_id, u.complaints) for u in changed] == [(1, 1), (3, 1)]
 
 
 def test_the_cli_dry_run_then_run(engine, database_url, monkeypatch, capsys):
     load(engine, ses.scenario_2(audit.utcnow()))
     monkeypatch.setenv("DATABASE_URL", database_url)
-    cli.get_settings.cache_clear()
 
     assert cli.main(["hygiene", "--dry-run"]) == 0
     assert capsys.readouterr().out == (
@@ -129,21 +129,20 @@ def test_the_cli_dry_run_then_run(engine, database_url, monkeypatch, capsys):
     assert cli.main(["hygiene"]) == 0
     assert capsys.readouterr().out.startswith("set validated = 0 for 1 user(s) in users\n")
     assert validated(engine)["user3@example.com"] == 0
-    cli.get_settings.cache_clear()
 
 
 def test_a_user_who_moved_to_a_working_address_is_not_invalidated_again_by_the_old_one(engine):
     load(engine, ses.scenario_2(NOW))
-    assert [u.user_id for u in hygiene.run(engine, from_env({}), now=NOW)] == [3]
+    assert [u.user_id for u in hygiene.run(engine, hygiene_settings({}), now=NOW)] == [3]
     set_user(engine, 3, email_address="user3@new.example.org", validated=1)
 
     tomorrow = NOW + timedelta(days=1)
-    assert hygiene.run(engine, from_env({}), now=tomorrow) == []
+    assert hygiene.run(engine, hygiene_settings({}), now=tomorrow) == []
     assert validated(engine)["user3@new.example.org"] == 1
 
     # Bounces to the new address count, however the recipient's case and spacing differ.
     load(engine, bounces(" User3@NEW.example.org", 5, tomorrow))
-    [changed] = hygiene.run(engine, from_env({}), now=tomorrow)
+    [changed] = hygiene.run(engine, hygiene_settings({}), now=tomorrow)
     assert (changed.user_id, changed.email_address, changed.bounces) == (3, "user3@new.example.org", 5)
     assert validated(engine)["user3@new.example.org"] == 0
 
@@ -154,7 +153,7 @@ def test_a_user_with_a_320_character_address_is_invalidated_and_audited(engine):
     set_user(engine, 3, email_address=address)
     load(engine, bounces(address, 5, NOW))
 
-    [changed] = hygiene.run(engine, from_env({}), now=NOW)
+    [changed] = hygiene.run(engine, hygiene_settings({}), now=NOW)
 
     assert changed.user_id == 3
     assert validated(engine)[address] == 0
@@ -181,7 +180,7 @@ def test_a_user_who_moved_and_was_validated_again_meanwhile_is_not_touched(engin
     load(engine, ses.scenario_2(NOW))
     fix_user_after_the_find(monkeypatch, engine, 3, email_address="user3@new.example.org", validated=1)
 
-    assert hygiene.run(engine, from_env({}), now=NOW) == []
+    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
 
     assert validated(engine)["user3@new.example.org"] == 1
     assert audit_log(engine) == []
@@ -197,7 +196,7 @@ def test_a_user_whose_address_the_application_erased_meanwhile_is_skipped(engine
     load(engine, ses.scenario_2(NOW))
     fix_user_after_the_find(monkeypatch, engine, 3, email_address=None)
 
-    assert hygiene.run(engine, from_env({}), now=NOW) == []
+    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
     assert validated(engine)[None] == 1
     assert audit_log(engine) == []
 
@@ -206,7 +205,7 @@ def test_a_user_the_application_unvalidated_meanwhile_is_neither_reported_nor_au
     load(engine, ses.scenario_2(NOW))
     fix_user_after_the_find(monkeypatch, engine, 3, validated=0)
 
-    assert hygiene.run(engine, from_env({}), now=NOW) == []
+    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
 
     assert validated(engine)["user3@example.com"] == 0
     assert audit_log(engine) == []
@@ -224,7 +223,7 @@ def test_a_users_table_in_another_collation_than_the_log(engine):
             )
     load(engine, ses.scenario_2(NOW))
 
-    assert [u.user_id for u in hygiene.run(engine, from_env({}), now=NOW)] == [3]
+    assert [u.user_id for u in hygiene.run(engine, hygiene_settings({}), now=NOW)] == [3]
     assert validated(engine)["user3@example.com"] == 0
 
 
@@ -242,7 +241,7 @@ def test_a_5xx_code_counts_as_permanent_whatever_the_bounce_type_says(engine):
     load(engine, bounces_with("user1@example.com", GMAIL_NO_SUCH_USER, "Transient", "General"))
     load(engine, bounces_with("user2@example.com", GMAIL_OVER_QUOTA, "Transient", "MailboxFull"))
     load(engine, bounces_with("user3@example.com", OUTLOOK_BLOCKED, "Undetermined", "Undetermined"))
-    permanent_only = replace(from_env({}), hygiene_bounce_types=("Permanent",))
+    permanent_only = replace(hygiene_settings({}), bounce_types=("Permanent",))
 
     changed = hygiene.run(engine, permanent_only, now=NOW)
 

@@ -28,24 +28,37 @@ def test_the_upgrade_keeps_old_rows_reads_their_codes_and_is_idempotent(database
     engine = database.build_engine(database_url)
     migrate.upgrade(engine, PREVIOUS_RELEASE)
     when = datetime(2026, 11, 20, 8, 30)
-    bounce = RecipientEvent("m1", "Bounce", when, "user3@example.com", diagnostic_code="smtp; 550 5.1.1 user unknown")
-    delivery = RecipientEvent("m2", "Delivery", when, "user1@example.com", diagnostic_code="smtp; 250 2.0.0 OK")
-    stranger = RecipientEvent("m3", "Bounce", when, "nobody@elsewhere.test", diagnostic_code="smtp; 452 4.2.2 full")
+    bounce = RecipientEvent(
+        ses_message_id="m1",
+        status="Bounce",
+        timestamp=when,
+        destination_address="user3@example.com",
+        diagnostic_code="smtp; 550 5.1.1 user unknown",
+    )
+    delivery = RecipientEvent(
+        ses_message_id="m2",
+        status="Delivery",
+        timestamp=when,
+        destination_address="user1@example.com",
+        diagnostic_code="smtp; 250 2.0.0 OK",
+    )
+    unregistered = RecipientEvent(
+        ses_message_id="m3",
+        status="Bounce",
+        timestamp=when,
+        destination_address="nobody@elsewhere.test",
+        diagnostic_code="smtp; 452 4.2.2 full",
+    )
     with engine.begin() as connection:
         connection.execute(
             schema.user_email_log.insert(),
             [previous_release_row(bounce, user_id=3), previous_release_row(delivery, user_id=1)],
         )
-        connection.execute(schema.unvalidated_email_log.insert(), [previous_release_row(stranger)])
+        connection.execute(schema.unvalidated_email_log.insert(), [previous_release_row(unregistered)])
 
     monkeypatch.setenv("DATABASE_URL", database_url)
-    cli.get_settings.cache_clear()
-    try:
-        assert cli.main(["db", "upgrade"]) == 0
-        assert cli.main(["db", "upgrade"]) == 0
-    finally:
-        cli.get_settings.cache_clear()
-        database.set_engine(None)
+    assert cli.main(["db", "upgrade"]) == 0
+    assert cli.main(["db", "upgrade"]) == 0
     upgraded, again = capsys.readouterr().out.splitlines()
     head = migrate.head_revision()
     assert upgraded.startswith(f"schema upgraded from revision 0002 to {head}: ")

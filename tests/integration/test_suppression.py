@@ -8,14 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ses_guard import hygiene, processor
+from ses_guard import hygiene
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import from_env
+from ses_guard.settings import hygiene_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
 from tests.integration.test_automation import audit_entries
 from tests.integration.test_cli import run
-from tests.support import moto_sesv2
+from tests.support import moto_sesv2, pipeline
 
 pytestmark = both_databases
 
@@ -23,8 +23,8 @@ NOW = datetime(2026, 11, 28, 12, 0)
 LISTED_AT = datetime(2026, 11, 2, 7, 30, tzinfo=timezone.utc)
 
 
-def load(notifications):
-    processor.process([InboundRecord(str(n), m) for n, m in enumerate(notifications)], processor.get_store())
+def load(engine, notifications):
+    pipeline.process([InboundRecord(str(n), m) for n, m in enumerate(notifications)], engine)
 
 
 def suppressed(sesv2):
@@ -43,14 +43,14 @@ def sesv2(engine, moto_clients):
 
 
 def test_hygiene_adds_what_it_invalidates_to_the_suppression_list_when_asked(sesv2, engine):
-    load(ses.scenario_2(NOW))
-    load([ses.notification("Complaint", ["user1@example.com"], sent=NOW - timedelta(days=1))])
+    load(engine, ses.scenario_2(NOW))
+    load(engine, [ses.notification("Complaint", ["user1@example.com"], sent=NOW - timedelta(days=1))])
 
-    hygiene.run(engine, from_env({}), now=NOW, sesv2=sesv2)
+    hygiene.run(engine, hygiene_settings({}), now=NOW, sesv2=sesv2)
     assert suppressed(sesv2) == {}  # off by default
 
-    load([ses.notification("Complaint", ["user2@example.com"], sent=NOW - timedelta(days=1))])
-    changed = hygiene.run(engine, from_env({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
+    load(engine, [ses.notification("Complaint", ["user2@example.com"], sent=NOW - timedelta(days=1))])
+    changed = hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
 
     assert [user.email_address for user in changed] == ["user2@example.com"]
     assert suppressed(sesv2) == {"user2@example.com": "COMPLAINT"}
@@ -60,16 +60,16 @@ def test_hygiene_adds_what_it_invalidates_to_the_suppression_list_when_asked(ses
 
 
 def test_a_bouncing_user_is_suppressed_for_bounces(sesv2, engine):
-    load(ses.scenario_2(NOW))
+    load(engine, ses.scenario_2(NOW))
 
-    hygiene.run(engine, from_env({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
+    hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
 
     assert suppressed(sesv2) == {"user3@example.com": "BOUNCE"}
 
 
 def test_the_diff_reads_a_list_of_several_pages_and_names_both_sides(sesv2, engine, database_url, monkeypatch, capsys):
-    load(ses.scenario_2(NOW))
-    hygiene.run(engine, from_env({}), now=NOW)  # user3 invalidated in the application only
+    load(engine, ses.scenario_2(NOW))
+    hygiene.run(engine, hygiene_settings({}), now=NOW)  # user3 invalidated in the application only
     strangers = [(f"gone{n:05d}@elsewhere.test", "BOUNCE", LISTED_AT) for n in range(2_400)]
     moto_sesv2.add_suppressed_destinations([*strangers, ("User2@Example.com", "COMPLAINT", LISTED_AT)])
 
@@ -92,8 +92,8 @@ def test_the_diff_reads_a_list_of_several_pages_and_names_both_sides(sesv2, engi
 
 
 def test_remove_gives_an_address_a_second_chance_each_step_audited(sesv2, engine, database_url, monkeypatch, capsys):
-    load(ses.scenario_2(NOW))
-    hygiene.run(engine, from_env({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
+    load(engine, ses.scenario_2(NOW))
+    hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
 
     status, out, _ = run(
         monkeypatch, capsys, database_url, "suppression", "remove", "user3@example.com", "--revalidate"

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from ses_guard import processor, schema
 from ses_guard.parsing import InboundRecord, normalize_address
+from ses_guard.provenance import Source
 from ses_guard.settings import UsersTable
 from ses_guard.store import EventStore
 from tests import ses_samples as ses
@@ -40,7 +41,7 @@ def add_account(engine, user_id: int, address: str) -> None:
 
 def deliver(store, *recipients: str) -> dict:
     """user_id by recipient as logged after one Delivery to these recipients (None: logged as a stranger)."""
-    processor.process([InboundRecord("1", ses.notification("Delivery", list(recipients)))], store)
+    processor.process([InboundRecord("1", ses.notification("Delivery", list(recipients)))], store, Source())
     with store.engine.connect() as connection:
         users = dict(
             connection.execute(
@@ -206,8 +207,8 @@ def test_the_collation_is_read_once_per_container_and_batches_stay_at_four_state
     for batch in range(3):
         statements.clear()
         message = ses.notification("Delivery", ["boss@corp.example", f"stranger{batch}@elsewhere.test"])
-        stored = processor.process([InboundRecord(str(batch), message)], store).stored
-        assert (stored.user_rows, stored.unvalidated_rows, stored.new_unregistered_pairs) == (1, 1, 1)
+        stored = processor.process([InboundRecord(str(batch), message)], store, Source()).stored
+        assert (stored.user_rows, stored.unregistered_rows, stored.new_unregistered_pairs) == (1, 1, 1)
         collation_reads.append(len([s for s in statements if "information_schema" in s or "CONVERT('Ab '" in s]))
         per_batch.append(len(statements) - collation_reads[-1])
 

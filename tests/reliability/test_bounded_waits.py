@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from ses_guard import cli, database, handlers
 from ses_guard.cli_errors import ExitCode
 from tests import ses_samples as ses
-from tests.conftest import MYSQL_URL, LambdaContext
+from tests.conftest import MYSQL_URL, LambdaContext, lambda_container
 from tests.reliability.tcp_proxy import CuttableProxy, SilentServer
 
 pytestmark = pytest.mark.slow  # each test waits out a database timeout
@@ -56,13 +56,13 @@ def raw_session(database_url) -> pymysql.connections.Connection:
 
 
 @contextmanager
-def the_container_engine(engine, afterwards):
-    database.set_engine(engine)
+def the_container_engine(monkeypatch, engine):
+    """Within the block the handlers' container uses `engine` (disposed afterwards)."""
+    lambda_container(monkeypatch, engine)
     try:
         yield
     finally:
         engine.dispose()
-        database.set_engine(afterwards)
 
 
 @pytest.fixture
@@ -73,9 +73,11 @@ def silent_server():
 
 
 @mysql_only
-def test_a_host_that_never_answers_ends_the_invocation_in_time(silent_server, database_url, structured_log):
+def test_a_host_that_never_answers_ends_the_invocation_in_time(
+    silent_server, database_url, structured_log, monkeypatch
+):
     url = make_url(database_url).set(host="127.0.0.1", port=silent_server.port)
-    with the_container_engine(database.build_engine(url), afterwards=None):
+    with the_container_engine(monkeypatch, database.build_engine(url)):
         elapsed, error = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
 
     assert elapsed < FUNCTION_TIMEOUT_SECONDS
@@ -89,13 +91,8 @@ def test_the_cli_gives_up_on_a_host_that_never_answers_after_its_db_timeout(
     silent_server, database_url, monkeypatch, capsys
 ):
     monkeypatch.setenv("DATABASE_URL", make_url(database_url).set(port=silent_server.port).render_as_string(False))
-    cli.get_settings.cache_clear()
     started = time.monotonic()
-    try:
-        status = cli.main(["--db-timeout", "1", "hygiene", "--dry-run"])
-    finally:
-        cli.get_settings.cache_clear()
-        database.set_engine(None)
+    status = cli.main(["--db-timeout", "1", "hygiene", "--dry-run"])
 
     assert time.monotonic() - started < 3  # 1 s to connect, 1.5 s for the greeting at most
     assert status == ExitCode.DATABASE
@@ -129,9 +126,11 @@ def test_a_row_lock_held_elsewhere_ends_the_invocation_in_time(rows_locked, stru
 
 
 @mysql_only
-def test_lock_timeout_retries_all_fit_in_the_remaining_time(engine, database_url, rows_locked, structured_log):
+def test_lock_timeout_retries_all_fit_in_the_remaining_time(
+    engine, database_url, rows_locked, structured_log, monkeypatch
+):
     # Each lock wait may take 1 s: the first attempts are retried while the deadline leaves room.
-    with the_container_engine(database.build_engine(database_url, timeout_seconds=1), afterwards=engine):
+    with the_container_engine(monkeypatch, database.build_engine(database_url, timeout_seconds=1)):
         elapsed, _ = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
 
     assert elapsed < FUNCTION_TIMEOUT_SECONDS
@@ -205,7 +204,7 @@ def test_sqlite_locked_by_another_writer_ends_the_invocation_in_time(engine, dat
 @mysql_only
 @pytest.mark.parametrize("statement_number", [1, 3], ids=["users lookup", "an insert"])
 def test_a_server_that_hangs_mid_batch_ends_the_invocation_in_time(
-    engine, database_url, structured_log, statement_number
+    engine, database_url, structured_log, statement_number, monkeypatch
 ):
     target = make_url(MYSQL_URL)
     proxy = CuttableProxy((target.host or "127.0.0.1", target.port or 3306))
@@ -219,7 +218,7 @@ def test_a_server_that_hangs_mid_batch_ends_the_invocation_in_time(
 
     sa_event.listen(proxied, "before_cursor_execute", hang_before)
     try:
-        with the_container_engine(proxied, afterwards=engine):
+        with the_container_engine(monkeypatch, proxied):
             elapsed, error = invoke_and_time(handlers.process_events, batch_event(), short_lived_context())
     finally:
         proxy.close()

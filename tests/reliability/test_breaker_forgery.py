@@ -8,14 +8,14 @@ able to trigger it with a hand-made alarm. The genuine alarm (control) does trip
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
-from ses_guard import handlers, processor
+from ses_guard import handlers
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import get_settings
 from tests import ses_samples as ses
-from tests.support import moto_ses
+from tests.support import moto_ses, pipeline
 
 moto_ses.apply()
 
@@ -40,11 +40,10 @@ def breaker(monkeypatch, engine, moto_clients):
     )
     monkeypatch.setenv("CRITICAL_TOPIC_ARN", topic)
     monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM]))
-    get_settings.cache_clear()
     clients["topic"] = topic
     # The guard's own evidence is there: only the notification under test decides.
     leak = ses.notification("Delivery", [f"victim{n}@elsewhere.test" for n in range(10)], source_ip=ses.ATTACKER_IP)
-    processor.process([InboundRecord("leak", leak)], processor.get_store())
+    pipeline.process([InboundRecord("leak", leak)], engine, os.environ)
     return clients
 
 

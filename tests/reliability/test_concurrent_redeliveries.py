@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from ses_guard import database, migrate, processor
 from ses_guard.parsing import InboundRecord
+from ses_guard.provenance import Source
 from ses_guard.settings import UsersTable
 from ses_guard.store import EventStore
 from tests.reliability.workload import USERS, build_stream
@@ -54,7 +55,7 @@ def test_ten_thousand_records_four_workers_exactly_once(database_url):
                 except queue.Empty:
                     return
                 try:
-                    outcome = processor.process(records, store)
+                    outcome = processor.process(records, store, Source())
                 except Exception as error:  # the Lambda fails; SQS redelivers the whole batch
                     with lock:
                         (redelivered if attempt < MAX_ATTEMPTS else given_up).append(repr(error))

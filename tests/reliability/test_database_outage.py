@@ -14,10 +14,11 @@ from sqlalchemy.exc import DBAPIError
 
 from ses_guard import database, handlers, processor, schema
 from ses_guard.parsing import InboundRecord
+from ses_guard.provenance import Source
 from ses_guard.settings import UsersTable
 from ses_guard.store import EventStore
 from tests import ses_samples as ses
-from tests.conftest import MYSQL_URL, emitted_metrics
+from tests.conftest import MYSQL_URL, emitted_metrics, lambda_container
 from tests.reliability.tcp_proxy import CuttableProxy
 
 pytestmark = [pytest.mark.mysql, pytest.mark.parametrize("database_url", ["mysql"], indirect=True)]
@@ -107,7 +108,7 @@ def test_connection_lost_inside_a_batch_commits_no_part_of_it_and_the_redelivery
 ):
     store = EventStore(proxied_engine, UsersTable())
     first, second, third = scenario_batches()
-    counted = processor.process(first, store).stored.new_unregistered_pairs
+    counted = processor.process(first, store, Source()).stored.new_unregistered_pairs
     before = table_counts(engine)
     assert before == {"user_email_log": 3, "unvalidated_email_log": 0, "unregistered_recipient": 0}
 
@@ -118,18 +119,18 @@ def test_connection_lost_inside_a_batch_commits_no_part_of_it_and_the_redelivery
         else cut_before_commit(proxied_engine, proxy, number)
     )
     with pytest.raises(DBAPIError, match=r"Lost connection|server has gone away|Connection reset|Broken pipe"):
-        processor.process(second, store)
+        processor.process(second, store, Source())
     assert len(seen) == number  # the failure happened where intended, not earlier
     assert table_counts(engine) == (before if held == "nothing" else AFTER_SECOND)
 
     proxy.restore()
-    redelivered = processor.process(second, store)  # the pool replaces the dead connection (pre-ping)
+    redelivered = processor.process(second, store, Source())  # the pool replaces the dead connection (pre-ping)
     counted += redelivered.stored.new_unregistered_pairs
-    counted += processor.process(third, store).stored.new_unregistered_pairs
-    again = processor.process(second, store)  # a late duplicate redelivery adds nothing
+    counted += processor.process(third, store, Source()).stored.new_unregistered_pairs
+    again = processor.process(second, store, Source())  # a late duplicate redelivery adds nothing
 
     if held == "nothing":
-        assert redelivered.stored.user_rows == 1 and redelivered.stored.unvalidated_rows == 6
+        assert redelivered.stored.user_rows == 1 and redelivered.stored.unregistered_rows == 6
     assert again.stored == type(again.stored)()
     assert table_counts(engine) == EXPECTED_AFTER_ALL
     assert counted == EXPECTED_AFTER_ALL["unregistered_recipient"]
@@ -138,26 +139,26 @@ def test_connection_lost_inside_a_batch_commits_no_part_of_it_and_the_redelivery
 def test_database_unreachable_when_the_batch_starts(engine, proxied_engine, proxy):
     store = EventStore(proxied_engine, UsersTable())
     first, second, third = scenario_batches()
-    processor.process(first, store)
+    processor.process(first, store, Source())
     proxy.cut()  # the pooled connection dies and new connections are refused
 
     for _ in range(2):  # SQS redelivers while the database is still down: each attempt fails whole
         with pytest.raises(DBAPIError, match=r"Lost connection|Can't connect|server has gone away"):
-            processor.process(second, store)
+            processor.process(second, store, Source())
     assert proxy.connections_refused >= 1
     assert table_counts(engine) == {"user_email_log": 3, "unvalidated_email_log": 0, "unregistered_recipient": 0}
 
     proxy.restore()
-    counted = processor.process(second, store).stored.new_unregistered_pairs
-    counted += processor.process(third, store).stored.new_unregistered_pairs
+    counted = processor.process(second, store, Source()).stored.new_unregistered_pairs
+    counted += processor.process(third, store, Source()).stored.new_unregistered_pairs
     assert table_counts(engine) == EXPECTED_AFTER_ALL
     assert counted == 11
 
 
 def test_through_the_handler_the_failed_invocation_raises_and_its_redelivery_counts_once(
-    engine, proxied_engine, proxy, lambda_context, capsys
+    engine, proxied_engine, proxy, lambda_context, capsys, monkeypatch
 ):
-    database.set_engine(proxied_engine)
+    lambda_container(monkeypatch, proxied_engine)
     messages = ses.scenario_3()
     event = ses.sqs_event([ses.sns_envelope(message) for message in messages])
     cut_before(proxied_engine, proxy, 3)
@@ -184,17 +185,17 @@ def test_commit_reached_the_server_but_its_answer_was_lost(engine, proxied_engin
     """
     store = EventStore(proxied_engine, UsersTable())
     first, second, third = scenario_batches()
-    counted = processor.process(first, store).stored.new_unregistered_pairs
+    counted = processor.process(first, store, Source()).stored.new_unregistered_pairs
     proxy.cut_after_commit(1)
 
     with pytest.raises(DBAPIError, match=r"Lost connection|server has gone away"):
-        processor.process(second, store)
+        processor.process(second, store, Source())
     # The server did commit: what a redelivery must not double.
     assert table_counts(engine) == AFTER_SECOND
 
     proxy.restore()
-    counted += processor.process(second, store).stored.new_unregistered_pairs
-    counted += processor.process(third, store).stored.new_unregistered_pairs
+    counted += processor.process(second, store, Source()).stored.new_unregistered_pairs
+    counted += processor.process(third, store, Source()).stored.new_unregistered_pairs
     assert table_counts(engine) == EXPECTED_AFTER_ALL
     in_doubt_pairs = AFTER_SECOND["unregistered_recipient"]
     assert counted == EXPECTED_AFTER_ALL["unregistered_recipient"] - in_doubt_pairs

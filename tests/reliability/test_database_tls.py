@@ -25,7 +25,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ses_guard import database
-from ses_guard.settings import from_env
+from ses_guard.aws import Clients
+from ses_guard.settings import database_settings
 from tests.conftest import MYSQL_URL
 
 PASSWORD = "Tls-Pr0be-Secret!"
@@ -195,7 +196,7 @@ def test_a_verified_server_gets_the_login_encrypted(test_ca, stand_in, moto_clie
     arn = moto_clients["secretsmanager"].create_secret(
         Name="ses-guard/db", SecretString=json.dumps(secret(port=stand_in.port))
     )["ARN"]
-    url = database.resolve_url(from_env({"DB_SECRET_ARN": arn, "DB_CA_BUNDLE": test_ca["ca"]}))
+    url = database.resolve_url(database_settings({"DB_SECRET_ARN": arn, "DB_CA_BUNDLE": test_ca["ca"]}), Clients())
 
     with pytest.raises(OperationalError):  # the stand-in hangs up after the login: it is no database
         connect(url)

@@ -9,15 +9,16 @@ EmailNotRegisteredCount, never retried (no batch item failure), each with a log 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from sqlalchemy import func, select
 
-from ses_guard import handlers, processor, schema
+from ses_guard import handlers, schema
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import get_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases, emitted_metrics
+from tests.support import pipeline
 
 pytestmark = both_databases
 
@@ -78,9 +79,7 @@ SQS_FORGERIES = {
 @pytest.fixture
 def events_topic(monkeypatch):
     monkeypatch.setenv("EVENTS_TOPIC_ARN", EVENTS_TOPIC)
-    get_settings.cache_clear()
     yield EVENTS_TOPIC
-    get_settings.cache_clear()
 
 
 @pytest.mark.parametrize("forge", [f for f, _ in SQS_FORGERIES.values()], ids=SQS_FORGERIES.keys())
@@ -176,11 +175,9 @@ def test_the_cli_checks_the_account_when_told_it(engine, monkeypatch):
     """`ses-guard replay` runs outside Lambda: SENDING_ACCOUNT_ID names the account; without it none is checked."""
     records = [InboundRecord("1", strangers(2, account=FOREIGN_ACCOUNT)), InboundRecord("2", strangers(3))]
     monkeypatch.setenv("SENDING_ACCOUNT_ID", ses.ACCOUNT)
-    get_settings.cache_clear()
 
-    outcome = processor.process(records, processor.get_store())
+    outcome = pipeline.process(records, engine, os.environ)
 
     assert (outcome.dropped, outcome.stored.new_unregistered_pairs) == (1, 3)
     monkeypatch.delenv("SENDING_ACCOUNT_ID")
-    get_settings.cache_clear()
-    assert processor.process(records, processor.get_store()).stored.new_unregistered_pairs == 2
+    assert pipeline.process(records, engine, os.environ).stored.new_unregistered_pairs == 2

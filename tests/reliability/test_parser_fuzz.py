@@ -17,13 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ses_guard.lambda_events import inbound_records
 from ses_guard.parsing import (
     DETAIL_KEYS,
     InboundRecord,
     InvalidRecord,
     RecipientEvent,
     Skipped,
-    inbound_records,
     parse_record,
 )
 from tests import ses_samples as ses

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ses_guard import processor, schema
 from ses_guard.parsing import InboundRecord, InvalidRecord, parse_record
+from ses_guard.provenance import Source
 from ses_guard.settings import UsersTable
 from ses_guard.store import EventStore
 from tests import ses_samples as ses
@@ -68,7 +69,7 @@ def check_batch(engine, suspect_body: str) -> None:
     # Examples share one database: an event an earlier example stored keeps its first row (exactly once).
     known = set(stored_rows(engine, [e.event_key for r in records for e in _parsed(r)]))
 
-    outcome = processor.process(records, store)  # must not raise
+    outcome = processor.process(records, store, Source())  # must not raise
 
     assert set(outcome.failed_record_ids) <= {"suspect"}
     assert {"user1@example.com", f"ghost{n}@elsewhere.test"} <= {e.destination_address for e in outcome.events}

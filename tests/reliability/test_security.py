@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import traceback
 from urllib.parse import quote
@@ -18,13 +19,15 @@ from moto import mock_aws
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from ses_guard import aws, database, handlers, processor, schema
+from ses_guard import database, handlers, processor, schema
+from ses_guard.aws import Clients
 from ses_guard.observability import logger
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import ConfigurationError, UsersTable, from_env, get_settings
+from ses_guard.provenance import Source
+from ses_guard.settings import ConfigurationError, UsersTable, database_settings
 from ses_guard.store import EventStore
 from tests import ses_samples as ses
-from tests.conftest import MYSQL_URL, both_databases
+from tests.conftest import MYSQL_URL, both_databases, lambda_container
 
 HOSTILE_ADDRESSES = [
     "x'; DROP TABLE users; --@evil.test",
@@ -71,7 +74,7 @@ def test_hostile_subject_and_diagnostic_are_stored_verbatim(engine):
     subject = "Invoice'); DROP TABLE user_email_log; -- /* */ #"
     diagnostic = 'smtp; 550 5.1.1 <x\'--@q.test>; "quoted" /* nope */'
     message = ses.notification("Bounce", ["user1@example.com"], subject=subject, diagnostic=diagnostic)
-    processor.process([InboundRecord("1", message)], EventStore(engine, UsersTable()))
+    processor.process([InboundRecord("1", message)], EventStore(engine, UsersTable()), Source())
 
     assert _rows(engine, schema.user_email_log, "subject", "diagnostic_code") == [(subject, diagnostic)]
 
@@ -82,7 +85,7 @@ def test_a_hostile_sender_address_is_stored_verbatim(engine, sender):
     # Identity notifications give mail.source as the bare address. parsing.py _sender runs it through
     # email.utils.parseaddr, which cuts such an address at the first quote or semicolon.
     message = ses.notification("Delivery", ["user1@example.com"], source=sender)
-    processor.process([InboundRecord("1", message)], EventStore(engine, UsersTable()))
+    processor.process([InboundRecord("1", message)], EventStore(engine, UsersTable()), Source())
 
     assert _rows(engine, schema.user_email_log, "source_address") == [(sender,)]
 
@@ -94,7 +97,7 @@ def test_a_failed_statement_does_not_put_the_recipients_in_its_error(engine):
     records = [InboundRecord(str(n), message) for n, message in enumerate(ses.scenario_3())]
 
     with pytest.raises(Exception) as raised:
-        processor.process(records, EventStore(engine, UsersTable()))
+        processor.process(records, EventStore(engine, UsersTable()), Source())
 
     error = "".join(traceback.format_exception(raised.type, raised.value, raised.tb))
     assert "unvalidated_email_log" in error  # the error the operator needs is there...
@@ -120,12 +123,8 @@ def fresh_container(monkeypatch):
     """A new Lambda container: settings read from the environment, no engine yet; restored afterwards."""
     for name in ("DATABASE_URL", "DB_SECRET_ARN"):
         monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    database.set_engine(None)
-    yield monkeypatch
-    get_settings.cache_clear()
-    database.set_engine(None)
-    aws.set_client("secretsmanager", None)
+    lambda_container(monkeypatch)
+    return monkeypatch
 
 
 def _invoke_and_collect(lambda_context, caplog, capsys, structured_log, level: str = "DEBUG") -> str:
@@ -200,7 +199,7 @@ def test_no_database_password_in_the_log_when_the_secret_is_unusable(
     with mock_aws():
         client = boto3.client("secretsmanager", region_name="us-east-1")
         arn = client.create_secret(Name="ses-guard/db", SecretString=json.dumps(value))["ARN"]
-        aws.set_client("secretsmanager", client)
+        lambda_container(fresh_container, clients={"secretsmanager": client})
         fresh_container.setenv("DB_SECRET_ARN", arn)
 
         logged = _invoke_and_collect(lambda_context, caplog, capsys, structured_log)
@@ -228,8 +227,8 @@ def test_the_collected_log_shows_a_password_wherever_it_is_written(
 
 def test_settings_and_engine_reprs_hide_the_password(fresh_container):
     fresh_container.setenv("DATABASE_URL", f"mysql+pymysql://guard:{PASSWORD}@127.0.0.1:1/guard")
-    settings = get_settings()
-    engine = database.get_engine()
+    settings = database_settings(os.environ)
+    engine = lambda_container(fresh_container).engine
     try:
         assert _leaks(f"{settings!r} {settings} {engine!r} {engine.url!r} {engine.url}", PASSWORD) == []
     finally:
@@ -274,7 +273,7 @@ def test_no_fragment_of_a_secret_password_with_delimiters_in_any_output(
     with mock_aws():
         client = boto3.client("secretsmanager", region_name="us-east-1")
         arn = client.create_secret(Name="ses-guard/db", SecretString=json.dumps(secret))["ARN"]
-        aws.set_client("secretsmanager", client)
+        lambda_container(fresh_container, clients={"secretsmanager": client})
         fresh_container.setenv("DB_SECRET_ARN", arn)
 
         logged = _invoke_and_collect(lambda_context, caplog, capsys, structured_log)
@@ -288,7 +287,9 @@ def test_no_fragment_of_a_secret_password_with_delimiters_in_any_output(
 )
 def test_an_ambiguous_url_is_refused_with_how_to_encode_it(password):
     with pytest.raises(ConfigurationError) as refused:
-        database.resolve_url(from_env({"DATABASE_URL": f"mysql+pymysql://guard:{password}@db.internal:3306/app"}))
+        database.resolve_url(
+            database_settings({"DATABASE_URL": f"mysql+pymysql://guard:{password}@db.internal:3306/app"}), Clients()
+        )
 
     message = str(refused.value)
     assert message.startswith("DATABASE_URL is ambiguous") and "percent-encode the password" in message
@@ -305,7 +306,9 @@ def test_a_percent_encoded_password_with_delimiters_connects(mysql_server):
         connection.execute(text("CREATE USER IF NOT EXISTS 'ses_guard_delims'@'%' IDENTIFIED BY :pw"), {"pw": password})
     try:
         database_url = f"mysql+pymysql://ses_guard_delims:{quote(password, safe='')}@{url.host}:{url.port or 3306}/"
-        engine = database.build_engine(database.resolve_url(from_env({"DATABASE_URL": database_url})))
+        engine = database.build_engine(
+            database.resolve_url(database_settings({"DATABASE_URL": database_url}), Clients())
+        )
         with engine.connect() as connection:
             assert connection.execute(text("SELECT CURRENT_USER()")).scalar().startswith("ses_guard_delims@")
         engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from ses_guard import database, processor, schema
 from ses_guard.parsing import InboundRecord
+from ses_guard.provenance import Source
 from ses_guard.settings import UsersTable
 from ses_guard.store import EventStore
 from tests import ses_samples as ses
@@ -25,7 +26,7 @@ def logged(structured_log, message_part):
 
 
 def store(engine, message):
-    processor.process([InboundRecord("1", message)], EventStore(engine, UsersTable()))
+    processor.process([InboundRecord("1", message)], EventStore(engine, UsersTable()), Source())
 
 
 def store_one(engine):

@@ -7,12 +7,14 @@ from datetime import datetime
 
 import pytest
 
+from ses_guard.lambda_events import inbound_records, trigger
 from ses_guard.parsing import (
+    SNS_SOURCE,
+    SQS_SOURCE,
     InboundRecord,
     InvalidRecord,
     Skipped,
     enhanced_status_code,
-    inbound_records,
     parse_record,
     parse_timestamp,
 )
@@ -175,3 +177,16 @@ def test_the_enhanced_status_code_is_read_from_the_diagnostic_code(diagnostic, c
 def test_each_bounced_recipient_carries_its_servers_code():
     events = parse(ses.notification("Bounce", ["a@example.com"], diagnostic="smtp; 550 5.1.1 user unknown"))
     assert [event.enhanced_status_code for event in events] == ["5.1.1"]
+
+
+def test_a_mixed_event_is_read_as_its_first_records_trigger():
+    sqs_first = ses.sqs_event(["{}"])
+    sqs_first["Records"] += ses.sns_event(["{}"], message_id="m-9")["Records"]
+    assert trigger(sqs_first) == SQS_SOURCE
+    assert [record.via for record in inbound_records(sqs_first)] == [SQS_SOURCE, SQS_SOURCE]
+
+    sns_first = ses.sns_event(["{}"], message_id="m-9")
+    sns_first["Records"] += ses.sqs_event(["{}"])["Records"]
+    assert trigger(sns_first) == SNS_SOURCE
+    # The SQS-shaped record names no topic: provenance drops it as foreign.
+    assert [record.payload.get("TopicArn") is None for record in inbound_records(sns_first)] == [False, True]

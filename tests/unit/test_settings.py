@@ -4,40 +4,63 @@ from __future__ import annotations
 
 import pytest
 
-from ses_guard.settings import ConfigurationError, UsersTable, from_env
+from ses_guard import settings as config
+from ses_guard.settings import ConfigurationError, UsersTable
+
+# Every function's settings reader: one environment, read as each entry point reads it.
+READERS = (
+    config.database_settings,
+    config.processor_settings,
+    config.quota_sync_settings,
+    config.hygiene_settings,
+    config.breaker_settings,
+    config.enforcement_settings,
+)
+
+
+def read_all(env):
+    for read in READERS:
+        read(env)
 
 
 def test_defaults_match_the_seed():
-    settings = from_env({})
-    assert settings.users == UsersTable("users", "user_id", "email_address", "validated", email_lookup="auto")
-    assert settings.metrics_namespace == "SESGuard"
-    assert (settings.hygiene_bounce_threshold, settings.hygiene_window_days) == (5, 30)
-    assert settings.hygiene_bounce_types == ("Permanent", "Transient")
+    hygiene = config.hygiene_settings({})
+    assert hygiene.users == UsersTable("users", "user_id", "email_address", "validated", email_lookup="auto")
+    assert config.processor_settings({}).users == hygiene.users
+    assert config.metrics_settings({}).namespace == "SESGuard"
+    assert config.quota_sync_settings({}).metrics_namespace == "SESGuard/Quota"
+    assert config.enforcement_settings({}).metrics_namespace == "SESGuard/Enforcement"
+    assert (hygiene.bounce_threshold, hygiene.window_days) == (5, 30)
+    assert hygiene.bounce_types == ("Permanent", "Transient")
+
+
+def test_the_actor_is_the_function_or_the_cli():
+    assert config.hygiene_settings({}).actor == "ses-guard cli"
+    assert config.breaker_settings({"AWS_LAMBDA_FUNCTION_NAME": "guard-breaker"}).actor == "guard-breaker"
 
 
 def test_the_users_lookup_can_be_forced_to_normalize_the_column():
-    assert from_env({"USERS_EMAIL_LOOKUP": " Scan "}).users.email_lookup == "scan"
+    assert config.users_table({"USERS_EMAIL_LOOKUP": " Scan "}).email_lookup == "scan"
 
 
 def test_the_database_url_never_shows_in_the_settings_repr():
-    settings = from_env({"DATABASE_URL": "mysql+pymysql://app:s3cr3t-pw@db/app"})
-    assert settings.database_url.endswith("@db/app")
+    settings = config.database_settings({"DATABASE_URL": "mysql+pymysql://app:s3cr3t-pw@db/app"})
+    assert settings.url.endswith("@db/app")
     assert "s3cr3t-pw" not in repr(settings)
 
 
 def test_automation_lists_and_maps_are_read_from_json():
-    settings = from_env(
-        {
-            "SEND_COUNT_ALARMS": '{"warn": 60, "crit": 80.5}',
-            "BREAKER_ALARM_NAMES": '["unregistered-critical"]',
-            "HYGIENE_BOUNCE_TYPES": "Permanent, Undetermined",
-            "HYGIENE_INVALIDATE_ON_COMPLAINT": "false",
-        }
-    )
-    assert settings.send_count_alarms == {"warn": 60.0, "crit": 80.5}
-    assert settings.breaker_alarm_names == ("unregistered-critical",)
-    assert settings.hygiene_bounce_types == ("Permanent", "Undetermined")
-    assert settings.hygiene_invalidate_on_complaint is False
+    env = {
+        "SEND_COUNT_ALARMS": '{"warn": 60, "crit": 80.5}',
+        "BREAKER_ALARM_NAMES": '["unregistered-critical"]',
+        "HYGIENE_BOUNCE_TYPES": "Permanent, Undetermined",
+        "HYGIENE_INVALIDATE_ON_COMPLAINT": "false",
+    }
+    assert config.quota_sync_settings(env).send_count_alarms == {"warn": 60.0, "crit": 80.5}
+    assert config.breaker_settings(env).alarm_names == ("unregistered-critical",)
+    hygiene = config.hygiene_settings(env)
+    assert hygiene.bounce_types == ("Permanent", "Undetermined")
+    assert hygiene.invalidate_on_complaint is False
 
 
 @pytest.mark.parametrize(
@@ -58,4 +81,4 @@ def test_automation_lists_and_maps_are_read_from_json():
 )
 def test_bad_values_name_the_variable(env, message):
     with pytest.raises(ConfigurationError, match=message):
-        from_env(env)
+        read_all(env)

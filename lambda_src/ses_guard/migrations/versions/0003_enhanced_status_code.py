@@ -10,7 +10,10 @@ Revises: 0002
 import sqlalchemy as sa
 from alembic import op
 
-from ses_guard.parsing import MAX_STATUS_CODE, enhanced_status_code
+from ses_guard.parsing import enhanced_status_code
+
+# The width this revision created: history, not the schema's current schema.STATUS_CODE_LENGTH.
+STATUS_CODE_LENGTH = 16
 
 revision = "0003"
 down_revision = "0002"
@@ -52,7 +55,7 @@ def _backfill(table_name: str, id_name: str) -> None:
 
 def upgrade() -> None:
     for table_name, id_name in LOG_TABLES.items():
-        op.add_column(table_name, sa.Column("enhanced_status_code", sa.String(MAX_STATUS_CODE)))
+        op.add_column(table_name, sa.Column("enhanced_status_code", sa.String(STATUS_CODE_LENGTH)))
         _backfill(table_name, id_name)
 
 
