@@ -33,11 +33,13 @@ $(STAMP): requirements-dev.txt requirements-lambda.txt lambda_src/pyproject.toml
 
 venv: $(STAMP) ## Create .venv from the pinned requirements
 
-lint: $(STAMP) ## ruff over the Python code
+lint: $(STAMP) ## ruff over the Python code, and the import layering (.importlinter)
 	$(VENV)/bin/ruff check lambda_src tests
+	$(VENV)/bin/lint-imports
 
 test: $(STAMP) tools build test-unit-plain ## Run the whole suite (unit, MariaDB + SQLite integration, reliability, Terraform)
 	$(VENV)/bin/ruff check lambda_src tests scripts bench
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 # No linters, no test-only packages, no checkov: what the demo runs and nothing else. pip's own lines are the

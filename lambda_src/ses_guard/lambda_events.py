@@ -1,7 +1,7 @@
 """The event processor's Lambda side: which trigger sent an event (SQS or SNS), its records, the metrics of
 the batch, and the reply that trigger expects.
 
-The trigger is the event's, decided once from its first record: every record is read as that trigger
+The trigger is the event's, decided once (the first record that names its source): every record is read as that trigger
 delivers them, so a record of another shape among them (a forgery) is dropped as foreign by provenance.py
 and cannot change the reply.
 """
@@ -19,15 +19,15 @@ from ses_guard.store import EventStore
 
 
 def trigger(event: Any) -> Optional[str]:
-    """SQS_SOURCE or SNS_SOURCE as the event's first record says; None for an event no trigger made (a file of
-    bare notifications). ValueError when it is not a Lambda event at all."""
+    """SQS_SOURCE or SNS_SOURCE, as the first record that names its source says; None for an event no trigger
+    made (a file of bare notifications). ValueError when it is not a Lambda event at all."""
     if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
         raise ValueError("not an SNS or SQS Lambda event: no Records list")
-    first = event["Records"][0] if event["Records"] else None
-    if isinstance(first, dict) and first.get("eventSource") == SQS_SOURCE:
-        return SQS_SOURCE
-    if isinstance(first, dict) and first.get("EventSource") == SNS_SOURCE:
-        return SNS_SOURCE
+    for record in event["Records"]:
+        if isinstance(record, dict) and record.get("eventSource") == SQS_SOURCE:
+            return SQS_SOURCE
+        if isinstance(record, dict) and record.get("EventSource") == SNS_SOURCE:
+            return SNS_SOURCE
     return None
 
 

@@ -181,3 +181,17 @@ def test_the_cli_checks_the_account_when_told_it(engine, monkeypatch):
     assert (outcome.dropped, outcome.stored.new_unregistered_pairs) == (1, 3)
     monkeypatch.delenv("SENDING_ACCOUNT_ID")
     assert pipeline.process(records, engine, os.environ).stored.new_unregistered_pairs == 2
+
+
+def test_a_mixed_event_is_answered_as_its_trigger_and_the_odd_record_dropped(engine, events_topic, lambda_context):
+    """A record shaped for the other trigger (a forgery: Lambda never mixes them) is foreign; the reply stays the
+    trigger's own: batchItemFailures for SQS, a plain answer (no raise) for SNS."""
+    sqs = ses.sqs_event([genuine()])
+    sqs["Records"] += ses.sns_event([strangers()], topic_arn=EVENTS_TOPIC)["Records"]
+    assert handlers.process_events(sqs, lambda_context) == {"batchItemFailures": []}
+
+    sns = ses.sns_event([ses.notification("Delivery", ["user2@example.com"])], topic_arn=EVENTS_TOPIC)
+    sns["Records"] += ses.sqs_event([ses.sns_envelope(strangers(), topic_arn=EVENTS_TOPIC)])["Records"]
+    assert handlers.process_events(sns, lambda_context) == {"recipient_events": 1}
+
+    assert stored(engine) == {"user_email_log": 2, "unvalidated_email_log": 0, "unregistered_recipient": 0}

@@ -179,7 +179,7 @@ def test_each_bounced_recipient_carries_its_servers_code():
     assert [event.enhanced_status_code for event in events] == ["5.1.1"]
 
 
-def test_a_mixed_event_is_read_as_its_first_records_trigger():
+def test_a_mixed_event_is_read_as_the_trigger_its_first_record_names():
     sqs_first = ses.sqs_event(["{}"])
     sqs_first["Records"] += ses.sns_event(["{}"], message_id="m-9")["Records"]
     assert trigger(sqs_first) == SQS_SOURCE
