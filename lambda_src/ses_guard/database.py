@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from ses_guard.addresses import register_sqlite_function
 from ses_guard.observability import logger
-from ses_guard.settings import DEFAULT_DB_TIMEOUT_SECONDS, ConfigurationError, DatabaseSettings
+from ses_guard.settings import ConfigurationError, DatabaseSettings
 
 # Engines named in an RDS secret that this package has a driver for.
 _SECRET_DRIVERS = {"mysql": "mysql+pymysql", "mariadb": "mysql+pymysql", "aurora-mysql": "mysql+pymysql"}
@@ -172,7 +172,9 @@ def wait_budget(limit: Optional[float]) -> Optional[float]:
 
 
 def build_engine(
-    url: Any, pool_recycle_seconds: int = 300, timeout_seconds: float = DEFAULT_DB_TIMEOUT_SECONDS
+    url: Any,
+    pool_recycle_seconds: int = DatabaseSettings.pool_recycle_seconds,
+    timeout_seconds: float = DatabaseSettings.timeout_seconds,
 ) -> Engine:
     """An engine with the pool settings a Lambda container needs, every database wait bounded.
 

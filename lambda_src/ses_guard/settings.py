@@ -209,18 +209,18 @@ def database_settings(env: Mapping[str, str]) -> DatabaseSettings:
     return DatabaseSettings(
         url=_text(env, "DATABASE_URL"),
         secret_arn=_text(env, "DB_SECRET_ARN"),
-        pool_recycle_seconds=_positive_int(env, "DB_POOL_RECYCLE_SECONDS", 300),
-        timeout_seconds=_positive_int(env, "DB_TIMEOUT_SECONDS", DEFAULT_DB_TIMEOUT_SECONDS),
+        pool_recycle_seconds=_positive_int(env, "DB_POOL_RECYCLE_SECONDS", DatabaseSettings.pool_recycle_seconds),
+        timeout_seconds=_positive_int(env, "DB_TIMEOUT_SECONDS", DatabaseSettings.timeout_seconds),
         ca_bundle=_text(env, "DB_CA_BUNDLE"),
     )
 
 
 def users_table(env: Mapping[str, str]) -> UsersTable:
     return UsersTable(
-        name=_identifier(env, "USERS_TABLE", "users"),
-        id_column=_identifier(env, "USERS_ID_COLUMN", "user_id"),
-        email_column=_identifier(env, "USERS_EMAIL_COLUMN", "email_address"),
-        validated_column=_identifier(env, "USERS_VALIDATED_COLUMN", "validated"),
+        name=_identifier(env, "USERS_TABLE", UsersTable.name),
+        id_column=_identifier(env, "USERS_ID_COLUMN", UsersTable.id_column),
+        email_column=_identifier(env, "USERS_EMAIL_COLUMN", UsersTable.email_column),
+        validated_column=_identifier(env, "USERS_VALIDATED_COLUMN", UsersTable.validated_column),
         email_lookup=_choice(env, "USERS_EMAIL_LOOKUP", EMAIL_LOOKUPS),
     )
 
@@ -257,13 +257,16 @@ def quota_sync_settings(env: Mapping[str, str]) -> QuotaSyncSettings:
 
 
 def hygiene_settings(env: Mapping[str, str]) -> HygieneSettings:
+    raw_bounce_types = _text(env, "HYGIENE_BOUNCE_TYPES")
     return HygieneSettings(
         users=users_table(env),
-        bounce_threshold=_positive_int(env, "HYGIENE_BOUNCE_THRESHOLD", 5),
-        window_days=_positive_int(env, "HYGIENE_WINDOW_DAYS", 30),
-        bounce_types=bounce_types(_text(env, "HYGIENE_BOUNCE_TYPES") or "Permanent,Transient", "HYGIENE_BOUNCE_TYPES"),
-        invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", True),
-        sync_suppression_list=_bool(env, "SYNC_SUPPRESSION_LIST", False),
+        bounce_threshold=_positive_int(env, "HYGIENE_BOUNCE_THRESHOLD", HygieneSettings.bounce_threshold),
+        window_days=_positive_int(env, "HYGIENE_WINDOW_DAYS", HygieneSettings.window_days),
+        bounce_types=bounce_types(raw_bounce_types, "HYGIENE_BOUNCE_TYPES")
+        if raw_bounce_types
+        else HygieneSettings.bounce_types,
+        invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", HygieneSettings.invalidate_on_complaint),
+        sync_suppression_list=_bool(env, "SYNC_SUPPRESSION_LIST", HygieneSettings.sync_suppression_list),
         actor=actor(env),
     )
 

@@ -28,27 +28,19 @@ def test_the_upgrade_keeps_old_rows_reads_their_codes_and_is_idempotent(database
     engine = database.build_engine(database_url)
     migrate.upgrade(engine, PREVIOUS_RELEASE)
     when = datetime(2026, 11, 20, 8, 30)
-    bounce = RecipientEvent(
-        ses_message_id="m1",
-        status="Bounce",
-        timestamp=when,
-        destination_address="user3@example.com",
-        diagnostic_code="smtp; 550 5.1.1 user unknown",
-    )
-    delivery = RecipientEvent(
-        ses_message_id="m2",
-        status="Delivery",
-        timestamp=when,
-        destination_address="user1@example.com",
-        diagnostic_code="smtp; 250 2.0.0 OK",
-    )
-    unregistered = RecipientEvent(
-        ses_message_id="m3",
-        status="Bounce",
-        timestamp=when,
-        destination_address="nobody@elsewhere.test",
-        diagnostic_code="smtp; 452 4.2.2 full",
-    )
+
+    def event(message_id: str, status: str, address: str, diagnostic: str) -> RecipientEvent:
+        return RecipientEvent(
+            ses_message_id=message_id,
+            status=status,
+            timestamp=when,
+            destination_address=address,
+            diagnostic_code=diagnostic,
+        )
+
+    bounce = event("m1", "Bounce", "user3@example.com", "smtp; 550 5.1.1 user unknown")
+    delivery = event("m2", "Delivery", "user1@example.com", "smtp; 250 2.0.0 OK")
+    unregistered = event("m3", "Bounce", "nobody@elsewhere.test", "smtp; 452 4.2.2 full")
     with engine.begin() as connection:
         connection.execute(
             schema.user_email_log.insert(),
