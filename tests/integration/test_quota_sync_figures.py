@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 from ses_guard import cli, handlers, thresholds
-from ses_guard.settings import get_settings
+from ses_guard.settings import quota_sync_settings
 from tests.conftest import both_databases
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
     CRITICAL_ALARM,
@@ -44,10 +45,11 @@ def set_threshold(cloudwatch, name, threshold):
 
 
 def quota_used_values(cloudwatch):
+    settings = quota_sync_settings(os.environ)
     statistics = cloudwatch.get_metric_statistics(
-        Namespace=get_settings().quota_metrics_namespace,
+        Namespace=settings.metrics_namespace,
         MetricName=thresholds.QUOTA_USED_METRIC,
-        Dimensions=[{"Name": "service", "Value": get_settings().service_name}],
+        Dimensions=[{"Name": "service", "Value": settings.service_name}],
         StartTime=datetime.now(timezone.utc) - timedelta(hours=1),
         EndTime=datetime.now(timezone.utc) + timedelta(hours=1),
         Period=3600,
@@ -86,7 +88,6 @@ def test_the_share_of_the_quota_used_is_published_announced_and_printed(
     assert notice["Message"].endswith("\n\nQuota used in the last 24 hours: 25.0%")
 
     monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
     moto_ses.set_send_quota(1_000, sent_last_24_hours=125)
     assert cli.main(["sync-thresholds"]) == 0
     assert capsys.readouterr().out == (

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from ses_guard import hygiene, processor, schema
+from ses_guard import hygiene, schema
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import from_env
+from ses_guard.settings import hygiene_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
+from tests.support import pipeline
 
 pytestmark = both_databases
 
@@ -20,9 +21,9 @@ NOW = datetime(2026, 11, 28, 12, 0)
 USERS = ["user1@example.com", "user2@example.com", "user3@example.com"]
 
 
-def load(notifications):
+def load(engine, notifications):
     records = [InboundRecord(f"record-{n}", message) for n, message in enumerate(notifications)]
-    return processor.process(records, processor.get_store())
+    return pipeline.process(records, engine)
 
 
 def logged(engine, table):
@@ -45,14 +46,14 @@ def test_a_complaint_about_a_mail_to_fifty_recipients_is_about_the_one_who_compl
         event_publishing=event_publishing,
     )
 
-    outcome = load([complaint])
+    outcome = load(engine, [complaint])
 
     assert [(event.destination_address, event.status) for event in outcome.events] == [
         ("user2@example.com", "Complaint")
     ]
     assert [row[:2] for row in logged(engine, schema.user_email_log)] == [("user2@example.com", "Complaint")]
     assert logged(engine, schema.unvalidated_email_log) == []
-    changed = hygiene.run(engine, from_env({}), now=NOW)
+    changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
     assert [(user.user_id, user.complaints, user.reason) for user in changed] == [
         (2, 1, "1 complaint(s) in the last 30 days")
     ]
@@ -72,8 +73,8 @@ def test_repeated_events_for_one_recipient_of_one_mail_are_each_a_row(engine, ki
         for moment in times
     ]
 
-    first = load(events)
-    again = load(events)
+    first = load(engine, events)
+    again = load(engine, events)
 
     assert logged(engine, schema.user_email_log) == [("user1@example.com", kind, moment) for moment in times]
     assert (first.stored.user_rows, again.stored.user_rows) == (3, 0)

@@ -9,7 +9,7 @@ from typing import Dict, FrozenSet, Set, Tuple
 import pytest
 
 from ses_guard import enforcement, thresholds
-from ses_guard.settings import from_env
+from ses_guard import settings as config
 from tests.terraform import harness
 
 Metric = Tuple[str, str, FrozenSet[Tuple[str, str]]]
@@ -58,14 +58,14 @@ def published(aws, deployment) -> Set[Metric]:
     for key, function_name in deployment.outputs["function_names"].items():
         configuration = aws("lambda", deployment.account_id).get_function_configuration(FunctionName=function_name)
         variables = configuration["Environment"]["Variables"]
-        settings = from_env(variables)
-        service = frozenset({("service", settings.service_name)})
+        metrics_settings = config.metrics_settings(variables)
+        service = frozenset({("service", metrics_settings.service_name)})
         for name in PUBLISHED_BY.get(key, ()):
             namespace = {
-                thresholds.QUOTA_USED_METRIC: settings.quota_metrics_namespace,
-                enforcement.STATUS_METRIC: settings.enforcement_metrics_namespace,
-                enforcement.SENDING_DISABLED_METRIC: settings.enforcement_metrics_namespace,
-            }.get(name, settings.metrics_namespace)
+                thresholds.QUOTA_USED_METRIC: config.quota_sync_settings(variables).metrics_namespace,
+                enforcement.STATUS_METRIC: config.enforcement_settings(variables).metrics_namespace,
+                enforcement.SENDING_DISABLED_METRIC: config.enforcement_settings(variables).metrics_namespace,
+            }.get(name, metrics_settings.namespace)
             metrics.add((namespace, name, service))
     return metrics
 
