@@ -86,6 +86,7 @@ module "alarms" {
   dead_letter_alarm_threshold            = var.dead_letter_alarm_threshold
   queue_age_alarm_threshold_seconds      = var.queue_age_alarm_threshold_seconds
   pipeline_alarm_period                  = var.pipeline_alarm_period
+  create_pipeline_alarms                 = var.create_pipeline_alarms
   create_enforcement_alarm               = var.create_enforcement_watch && local.owns_account
   create_account_alarms                  = local.owns_account
   configuration_set_name                 = module.ses_events.configuration_set_name

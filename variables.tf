@@ -300,6 +300,12 @@ variable "pipeline_alarm_period" {
   }
 }
 
+variable "create_pipeline_alarms" {
+  description = "Create the alarms on the event pipeline's own health: processor errors, dead letters, age of the oldest queued event, and a failure of any automation function (automation-errors-<function>)."
+  type        = bool
+  default     = true
+}
+
 variable "lambda_zip_path" {
   description = "Path of the deployment package built by `make build` (dist/ses-guard-lambda.zip): the ses_guard package with SQLAlchemy, PyMySQL and Powertools, for Lambda's x86_64 Linux. Set this or lambda_s3_package."
   type        = string

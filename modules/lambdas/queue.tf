@@ -1,6 +1,11 @@
+locals {
+  # SQS's longest retention, 14 days: time to notice an outage and redrive before events are lost.
+  message_retention_seconds = 14 * 24 * 60 * 60
+}
+
 resource "aws_sqs_queue" "dead_letters" {
   name                      = "${var.name}-ses-events-dlq"
-  message_retention_seconds = 1209600
+  message_retention_seconds = local.message_retention_seconds
   kms_master_key_id         = var.kms_key_arn
   tags                      = var.tags
 
@@ -12,7 +17,7 @@ resource "aws_sqs_queue" "events" {
   # Lambda's advice for SQS sources: six times the function timeout, so retries of a slow batch
   # do not overlap with the batch still running.
   visibility_timeout_seconds = 6 * var.timeout
-  message_retention_seconds  = 1209600
+  message_retention_seconds  = local.message_retention_seconds
   kms_master_key_id          = var.kms_key_arn
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dead_letters.arn

@@ -46,34 +46,43 @@ resource "aws_sns_topic" "alerts" {
   #checkov:skip=CKV_AWS_26: encrypted by default (create_kms_key) or with kms_key_arn; unencrypted only by an explicit opt-out, as the AWS managed key would block CloudWatch.
 }
 
-data "aws_iam_policy_document" "events_topic" {
-  dynamic "statement" {
-    # Without a configuration set or identities nothing in SES publishes here.
-    for_each = length(local.ses_source_arns) > 0 ? ["ses"] : []
+# What SES of this account may do for the configuration set and the identities, and only for them: publish
+# their events to the events topic, and encrypt them with the key. Without a configuration set or identities
+# nothing in SES publishes, and neither statement exists. The topic's ARN is the built one: the key policy
+# reads this too, and the topic depends on the key.
+data "aws_iam_policy_document" "ses_publishes" {
+  for_each = length(local.ses_source_arns) > 0 ? {
+    events_topic = { sid = "SESOfThisAccountPublishes", actions = ["SNS:Publish"], resources = [local.events_topic_arn] }
+    # In a key policy "*" is the key itself.
+    kms = { sid = "SESEncryptsTheGuardsEvents", actions = ["kms:GenerateDataKey*", "kms:Decrypt"], resources = ["*"] }
+  } : {}
 
-    content {
-      sid       = "SESOfThisAccountPublishes"
-      actions   = ["SNS:Publish"]
-      resources = [aws_sns_topic.events.arn]
+  statement {
+    sid       = each.value.sid
+    actions   = each.value.actions
+    resources = each.value.resources
 
-      principals {
-        type        = "Service"
-        identifiers = ["ses.amazonaws.com"]
-      }
+    principals {
+      type        = "Service"
+      identifiers = ["ses.amazonaws.com"]
+    }
 
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [local.account_id]
-      }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
 
-      condition {
-        test     = "ArnEquals"
-        variable = "aws:SourceArn"
-        values   = local.ses_source_arns
-      }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = local.ses_source_arns
     }
   }
+}
+
+data "aws_iam_policy_document" "events_topic" {
+  source_policy_documents = [for document, policy in data.aws_iam_policy_document.ses_publishes : policy.json if document == "events_topic"]
 
   # An Allow alone lets in any principal of the account whose own IAM policy allows sns:Publish on "*";
   # these Denies win over any identity policy. Every principal that is no AWS service is refused...
@@ -229,6 +238,8 @@ resource "aws_sns_topic_subscription" "alerts" {
 data "aws_iam_policy_document" "kms" {
   count = var.create_kms_key ? 1 : 0
 
+  source_policy_documents = [for document, policy in data.aws_iam_policy_document.ses_publishes : policy.json if document == "kms"]
+
   # In a key policy "*" is the key itself, and the account must be able to administer it.
   #checkov:skip=CKV_AWS_109: a key policy's "*" resource is this key; the root statement is what lets IAM administer it.
   #checkov:skip=CKV_AWS_111: a key policy's "*" resource is this key; service principals are limited by aws:SourceAccount.
@@ -243,33 +254,6 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "AWS"
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(local.ses_source_arns) > 0 ? ["ses"] : []
-
-    content {
-      sid       = "SESEncryptsTheGuardsEvents"
-      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
-      resources = ["*"]
-
-      principals {
-        type        = "Service"
-        identifiers = ["ses.amazonaws.com"]
-      }
-
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [local.account_id]
-      }
-
-      condition {
-        test     = "ArnEquals"
-        variable = "aws:SourceArn"
-        values   = local.ses_source_arns
-      }
     }
   }
 
