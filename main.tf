@@ -24,6 +24,22 @@ module "preconditions" {
 
 locals {
   owns_account = var.account_resources == "create"
+
+  # Where the alarms fire and over which periods: the alarms module sets them, the dashboard draws them.
+  alarm_thresholds = {
+    send_quota_percent      = var.send_quota_alarm_percent
+    bounce_rate_percent     = var.bounce_rate_alarm_percent
+    complaint_rate_percent  = var.complaint_rate_alarm_percent
+    unregistered_recipients = var.unregistered_recipient_alarm_threshold
+    processor_errors        = var.processor_error_alarm_threshold
+    dead_letters            = var.dead_letter_alarm_threshold
+    queue_age_seconds       = var.queue_age_alarm_threshold_seconds
+  }
+  alarm_periods = {
+    reputation              = var.reputation_alarm_period
+    unregistered_recipients = var.unregistered_recipient_alarm_period
+    pipeline                = var.pipeline_alarm_period
+  }
 }
 
 module "account" {
@@ -65,32 +81,24 @@ module "ses_events" {
 module "alarms" {
   source = "./modules/alarms"
 
-  name                                   = var.name
-  warning_topic_arn                      = module.notifications.warning_topic_arn
-  critical_topic_arn                     = module.notifications.critical_topic_arn
-  daily_send_quota                       = var.daily_send_quota
-  send_quota_alarm_percent               = var.send_quota_alarm_percent
-  bounce_rate_alarm_percent              = var.bounce_rate_alarm_percent
-  complaint_rate_alarm_percent           = var.complaint_rate_alarm_percent
-  reputation_alarm_period                = var.reputation_alarm_period
-  metrics_namespace                      = local.metrics_namespace
-  enforcement_metric_namespace           = module.lambdas.enforcement_metrics_namespace
-  service_name                           = var.name
-  unregistered_recipient_alarm_threshold = var.unregistered_recipient_alarm_threshold
-  unregistered_recipient_alarm_period    = var.unregistered_recipient_alarm_period
-  processor_function_name                = module.lambdas.function_names["process-events"]
-  automation_function_names              = { for key, name in module.lambdas.function_names : key => name if key != "process-events" }
-  queue_name                             = module.lambdas.queue_name
-  dead_letter_queue_name                 = module.lambdas.dead_letter_queue_name
-  processor_error_alarm_threshold        = var.processor_error_alarm_threshold
-  dead_letter_alarm_threshold            = var.dead_letter_alarm_threshold
-  queue_age_alarm_threshold_seconds      = var.queue_age_alarm_threshold_seconds
-  pipeline_alarm_period                  = var.pipeline_alarm_period
-  create_pipeline_alarms                 = var.create_pipeline_alarms
-  create_enforcement_alarm               = var.create_enforcement_watch && local.owns_account
-  create_account_alarms                  = local.owns_account
-  configuration_set_name                 = module.ses_events.configuration_set_name
-  tags                                   = var.tags
+  name                         = var.name
+  warning_topic_arn            = module.notifications.warning_topic_arn
+  critical_topic_arn           = module.notifications.critical_topic_arn
+  daily_send_quota             = var.daily_send_quota
+  thresholds                   = local.alarm_thresholds
+  periods                      = local.alarm_periods
+  metrics_namespace            = local.metrics_namespace
+  enforcement_metric_namespace = module.lambdas.enforcement_metrics_namespace
+  service_name                 = var.name
+  processor_function_name      = module.lambdas.function_names["process-events"]
+  automation_function_names    = { for key, name in module.lambdas.function_names : key => name if key != "process-events" }
+  queue_name                   = module.lambdas.queue_name
+  dead_letter_queue_name       = module.lambdas.dead_letter_queue_name
+  create_pipeline_alarms       = var.create_pipeline_alarms
+  create_enforcement_alarm     = var.create_enforcement_watch && local.owns_account
+  create_account_alarms        = local.owns_account
+  configuration_set_name       = module.ses_events.configuration_set_name
+  tags                         = var.tags
 }
 
 module "lambdas" {
@@ -158,21 +166,16 @@ module "dashboard" {
   source = "./modules/dashboard"
   count  = var.create_dashboard ? 1 : 0
 
-  name                                   = var.name
-  metrics_namespace                      = local.metrics_namespace
-  enforcement_metric_namespace           = module.lambdas.enforcement_metrics_namespace
-  service_name                           = var.name
-  quota_metric_namespace                 = module.lambdas.quota_metrics_namespace
-  show_quota_usage                       = var.create_quota_sync
-  show_enforcement_status                = var.create_enforcement_watch
-  send_quota_alarm_percent               = var.send_quota_alarm_percent
-  bounce_rate_alarm_percent              = var.bounce_rate_alarm_percent
-  complaint_rate_alarm_percent           = var.complaint_rate_alarm_percent
-  reputation_alarm_period                = var.reputation_alarm_period
-  unregistered_recipient_alarm_threshold = var.unregistered_recipient_alarm_threshold
-  unregistered_recipient_alarm_period    = var.unregistered_recipient_alarm_period
-  pipeline_alarm_period                  = var.pipeline_alarm_period
-  processor_function_name                = module.lambdas.function_names["process-events"]
-  queue_name                             = module.lambdas.queue_name
-  dead_letter_queue_name                 = module.lambdas.dead_letter_queue_name
+  name                         = var.name
+  metrics_namespace            = local.metrics_namespace
+  enforcement_metric_namespace = module.lambdas.enforcement_metrics_namespace
+  service_name                 = var.name
+  quota_metric_namespace       = module.lambdas.quota_metrics_namespace
+  show_quota_usage             = var.create_quota_sync
+  show_enforcement_status      = var.create_enforcement_watch
+  thresholds                   = local.alarm_thresholds
+  periods                      = local.alarm_periods
+  processor_function_name      = module.lambdas.function_names["process-events"]
+  queue_name                   = module.lambdas.queue_name
+  dead_letter_queue_name       = module.lambdas.dead_letter_queue_name
 }

@@ -7,12 +7,12 @@ locals {
   reputation = {
     bounce-rate = {
       metric_name = "Reputation.BounceRate"
-      percent     = var.bounce_rate_alarm_percent
+      percent     = var.thresholds.bounce_rate_percent
       description = "SES bounce rate is at or above %s%%. SES reviews accounts above 5%% and may pause sending above 10%%. Find the bouncing recipients in user_email_log, stop mailing them (bounce hygiene) and check how addresses are collected."
     }
     complaint-rate = {
       metric_name = "Reputation.ComplaintRate"
-      percent     = var.complaint_rate_alarm_percent
+      percent     = var.thresholds.complaint_rate_percent
       description = "SES complaint rate is at or above %s%%. SES reviews accounts above 0.1%% and may pause sending above 0.5%%. Find who complained, stop mailing them and review what was sent and to whom it was sent without consent."
     }
   }
@@ -49,15 +49,15 @@ locals {
       metric_name = "Errors"
       statistic   = "Sum"
       dimensions  = { FunctionName = var.processor_function_name }
-      threshold   = var.processor_error_alarm_threshold
-      description = "The SES event processor (${coalesce(var.processor_function_name, "-")}) failed %s or more times in ${var.pipeline_alarm_period} s. Events are retried and then dead-lettered, so nothing is lost yet: read the function's log group (database unreachable? credentials?)."
+      threshold   = var.thresholds.processor_errors
+      description = "The SES event processor (${coalesce(var.processor_function_name, "-")}) failed %s or more times in ${var.periods.pipeline} s. Events are retried and then dead-lettered, so nothing is lost yet: read the function's log group (database unreachable? credentials?)."
     }
     dead-letters = {
       namespace   = "AWS/SQS"
       metric_name = "ApproximateNumberOfMessagesVisible"
       statistic   = "Maximum"
       dimensions  = { QueueName = var.dead_letter_queue_name }
-      threshold   = var.dead_letter_alarm_threshold
+      threshold   = var.thresholds.dead_letters
       description = "%s or more SES events (${coalesce(var.dead_letter_queue_name, "-")}) failed processing repeatedly and were not recorded. Fix the cause from the processor's logs, then redrive the dead-letter queue to the source queue."
     }
     queue-age = {
@@ -65,7 +65,7 @@ locals {
       metric_name = "ApproximateAgeOfOldestMessage"
       statistic   = "Maximum"
       dimensions  = { QueueName = var.queue_name }
-      threshold   = var.queue_age_alarm_threshold_seconds
+      threshold   = var.thresholds.queue_age_seconds
       description = "The oldest SES event in ${coalesce(var.queue_name, "-")} has waited %s s or more: the processor is failing, throttled or too slow, and the unregistered-recipient alarms are blind until it catches up."
     }
   }
@@ -105,7 +105,7 @@ resource "aws_cloudwatch_metric_alarm" "send_count" {
   for_each = var.create_account_alarms ? local.topic_arns : {}
 
   alarm_name        = "${var.name}-send-count-${each.key}"
-  alarm_description = "SES sent ${var.send_quota_alarm_percent[each.key]}% or more of the daily sending quota within one day. Check that the volume is expected (a leak sends too); if it is, request a quota increase from AWS Support before sending stops."
+  alarm_description = "SES sent ${var.thresholds.send_quota_percent[each.key]}% or more of the daily sending quota within one day. Check that the volume is expected (a leak sends too); if it is, request a quota increase from AWS Support before sending stops."
   namespace         = "AWS/SES"
   metric_name       = "Send"
   statistic         = "Sum"
@@ -113,7 +113,7 @@ resource "aws_cloudwatch_metric_alarm" "send_count" {
   period              = 86400
   evaluation_periods  = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
-  threshold           = floor(var.daily_send_quota * var.send_quota_alarm_percent[each.key] / 100)
+  threshold           = floor(var.daily_send_quota * var.thresholds.send_quota_percent[each.key] / 100)
   treat_missing_data  = "notBreaching"
   alarm_actions       = [each.value]
   ok_actions          = [each.value]
@@ -134,7 +134,7 @@ resource "aws_cloudwatch_metric_alarm" "reputation" {
   metric_name         = each.value.metric_name
   dimensions          = each.value.dimensions
   statistic           = "Average"
-  period              = var.reputation_alarm_period
+  period              = var.periods.reputation
   evaluation_periods  = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   # SES reports the rates as fractions: 5% is 0.05.
@@ -149,15 +149,15 @@ resource "aws_cloudwatch_metric_alarm" "unregistered_recipients" {
   for_each = local.topic_arns
 
   alarm_name          = "${var.name}-unregistered-recipients-${each.key}"
-  alarm_description   = "SES delivered ${var.unregistered_recipient_alarm_threshold[each.key]} or more mails within ${var.unregistered_recipient_alarm_period} s to addresses that are not users of the application. Look up source_ip and source_arn in unvalidated_email_log: unknown IPs mean leaked credentials (disable and rotate them), known ones a compromised host or someone testing in production."
+  alarm_description   = "SES delivered ${var.thresholds.unregistered_recipients[each.key]} or more mails within ${var.periods.unregistered_recipients} s to addresses that are not users of the application. Look up source_ip and source_arn in unvalidated_email_log: unknown IPs mean leaked credentials (disable and rotate them), known ones a compromised host or someone testing in production."
   namespace           = var.metrics_namespace
   metric_name         = "EmailNotRegisteredCount"
   dimensions          = { service = var.service_name }
   statistic           = "Sum"
-  period              = var.unregistered_recipient_alarm_period
+  period              = var.periods.unregistered_recipients
   evaluation_periods  = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
-  threshold           = var.unregistered_recipient_alarm_threshold[each.key]
+  threshold           = var.thresholds.unregistered_recipients[each.key]
   treat_missing_data  = "notBreaching"
   alarm_actions       = [each.value]
   ok_actions          = [each.value]
@@ -173,7 +173,7 @@ resource "aws_cloudwatch_metric_alarm" "pipeline" {
   metric_name         = each.value.metric_name
   dimensions          = each.value.dimensions
   statistic           = each.value.statistic
-  period              = var.pipeline_alarm_period
+  period              = var.periods.pipeline
   evaluation_periods  = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = each.value.threshold

@@ -22,7 +22,7 @@ output "alarm_arns" {
 
 output "send_count_alarms" {
   description = "The send-count alarms the quota-sync function keeps at a share of the quota: alarm name => percent of Max24HourSend (SEND_COUNT_ALARMS)."
-  value       = { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : alarm.alarm_name => var.send_quota_alarm_percent[tier] }
+  value       = { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : alarm.alarm_name => var.thresholds.send_quota_percent[tier] }
 }
 
 output "send_count_alarm_arns" {

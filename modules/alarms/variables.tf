@@ -18,24 +18,22 @@ variable "daily_send_quota" {
   type        = number
 }
 
-variable "send_quota_alarm_percent" {
-  description = "Share of the daily send quota, in percent, at which the send-count alarms fire."
-  type        = object({ warning = number, critical = number })
+variable "thresholds" {
+  description = "Where each pair of alarms fires (warning, critical): send_quota_percent (share of the daily send quota), bounce_rate_percent and complaint_rate_percent (SES reputation rates, in percent), unregistered_recipients (EmailNotRegisteredCount per period), processor_errors (failed invocations per period), dead_letters (events in the dead-letter queue), queue_age_seconds (age of the oldest waiting event)."
+  type = object({
+    send_quota_percent      = object({ warning = number, critical = number })
+    bounce_rate_percent     = object({ warning = number, critical = number })
+    complaint_rate_percent  = object({ warning = number, critical = number })
+    unregistered_recipients = object({ warning = number, critical = number })
+    processor_errors        = object({ warning = number, critical = number })
+    dead_letters            = object({ warning = number, critical = number })
+    queue_age_seconds       = object({ warning = number, critical = number })
+  })
 }
 
-variable "bounce_rate_alarm_percent" {
-  description = "Bounce rate (SES Reputation.BounceRate), in percent, at which the bounce alarms fire. SES reviews accounts above 5% and may pause sending above 10%."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "complaint_rate_alarm_percent" {
-  description = "Complaint rate (SES Reputation.ComplaintRate), in percent, at which the complaint alarms fire. SES reviews accounts above 0.1% and may pause sending above 0.5%."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "reputation_alarm_period" {
-  description = "Period over which the bounce and complaint rates are averaged, in seconds."
-  type        = number
+variable "periods" {
+  description = "Periods of the alarms, in seconds: reputation (bounce and complaint rates averaged), unregistered_recipients (EmailNotRegisteredCount summed), pipeline (the pipeline's health)."
+  type        = object({ reputation = number, unregistered_recipients = number, pipeline = number })
 }
 
 variable "metrics_namespace" {
@@ -51,16 +49,6 @@ variable "enforcement_metric_namespace" {
 variable "service_name" {
   description = "Value of the custom metrics' only dimension, service (POWERTOOLS_SERVICE_NAME)."
   type        = string
-}
-
-variable "unregistered_recipient_alarm_threshold" {
-  description = "Number of mails to recipients who are not users of the application (EmailNotRegisteredCount) within one period at which the alarms fire. Such mail is the sign of leaked credentials or a compromised sender."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "unregistered_recipient_alarm_period" {
-  description = "Period over which EmailNotRegisteredCount is summed, in seconds."
-  type        = number
 }
 
 variable "create_account_alarms" {
@@ -107,26 +95,6 @@ variable "queue_name" {
 variable "dead_letter_queue_name" {
   description = "Name of the SQS queue events land in after failing processing repeatedly."
   type        = string
-}
-
-variable "processor_error_alarm_threshold" {
-  description = "Number of failed processor invocations within one period at which the alarms fire."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "dead_letter_alarm_threshold" {
-  description = "Number of events in the dead-letter queue at which the alarms fire."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "queue_age_alarm_threshold_seconds" {
-  description = "Age of the oldest waiting event, in seconds, at which the alarms fire."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "pipeline_alarm_period" {
-  description = "Period of the pipeline health alarms, in seconds."
-  type        = number
 }
 
 variable "tags" {

@@ -19,26 +19,26 @@ locals {
       title       = "Daily send quota used (%), send-count alarm lines"
       metrics     = [[var.quota_metric_namespace, "SendQuotaUsedPercent", local.service[0], local.service[1], { stat = "Maximum" }]]
       period      = 3600
-      annotations = var.send_quota_alarm_percent
+      annotations = var.thresholds.send_quota_percent
     }] : [],
     [
       {
         title       = "Bounce rate (%)"
         metrics     = [[{ expression = "100 * bounce", label = "Bounce rate (%)", id = "percent" }], ["AWS/SES", "Reputation.BounceRate", { id = "bounce", visible = false, stat = "Average" }]]
-        period      = var.reputation_alarm_period
-        annotations = var.bounce_rate_alarm_percent
+        period      = var.periods.reputation
+        annotations = var.thresholds.bounce_rate_percent
       },
       {
         title       = "Complaint rate (%)"
         metrics     = [[{ expression = "100 * complaint", label = "Complaint rate (%)", id = "percent" }], ["AWS/SES", "Reputation.ComplaintRate", { id = "complaint", visible = false, stat = "Average" }]]
-        period      = var.reputation_alarm_period
-        annotations = var.complaint_rate_alarm_percent
+        period      = var.periods.reputation
+        annotations = var.thresholds.complaint_rate_percent
       },
       {
         title       = "Mail to addresses that are not users (EmailNotRegisteredCount)"
         metrics     = [[var.metrics_namespace, "EmailNotRegisteredCount", local.service[0], local.service[1], { stat = "Sum" }]]
-        period      = var.unregistered_recipient_alarm_period
-        annotations = var.unregistered_recipient_alarm_threshold
+        period      = var.periods.unregistered_recipients
+        annotations = var.thresholds.unregistered_recipients
       },
       {
         title = "Pipeline: oldest waiting event (s), dead letters, processor errors"
@@ -47,7 +47,7 @@ locals {
           ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.dead_letter_queue_name, { stat = "Maximum", label = "Dead letters" }],
           ["AWS/Lambda", "Errors", "FunctionName", var.processor_function_name, { stat = "Sum", label = "Processor errors" }],
         ]
-        period      = var.pipeline_alarm_period
+        period      = var.periods.pipeline
         annotations = null
       },
     ],

@@ -23,39 +23,19 @@ variable "enforcement_metric_namespace" {
   type        = string
 }
 
-variable "send_quota_alarm_percent" {
-  description = "Share of the daily send quota, in percent, at which the send-count alarms fire: drawn on the quota graph."
-  type        = object({ warning = number, critical = number })
+variable "thresholds" {
+  description = "Where the alarms fire (warning, critical), drawn as lines on the graphs: send_quota_percent, bounce_rate_percent, complaint_rate_percent, unregistered_recipients (as the alarms module takes them)."
+  type = object({
+    send_quota_percent      = object({ warning = number, critical = number })
+    bounce_rate_percent     = object({ warning = number, critical = number })
+    complaint_rate_percent  = object({ warning = number, critical = number })
+    unregistered_recipients = object({ warning = number, critical = number })
+  })
 }
 
-variable "bounce_rate_alarm_percent" {
-  description = "Bounce rate, in percent, at which the bounce alarms fire: drawn on the bounce-rate graph."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "complaint_rate_alarm_percent" {
-  description = "Complaint rate, in percent, at which the complaint alarms fire: drawn on the complaint-rate graph."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "reputation_alarm_period" {
-  description = "Period of the bounce and complaint rate graphs, in seconds (the alarms' period)."
-  type        = number
-}
-
-variable "unregistered_recipient_alarm_threshold" {
-  description = "EmailNotRegisteredCount per period at which the unregistered-recipient alarms fire: drawn on its graph."
-  type        = object({ warning = number, critical = number })
-}
-
-variable "unregistered_recipient_alarm_period" {
-  description = "Period over which EmailNotRegisteredCount is summed, in seconds (the alarms' period)."
-  type        = number
-}
-
-variable "pipeline_alarm_period" {
-  description = "Period of the pipeline graphs, in seconds (the pipeline alarms' period)."
-  type        = number
+variable "periods" {
+  description = "Periods of the graphs, in seconds, the same as their alarms': reputation, unregistered_recipients, pipeline."
+  type        = object({ reputation = number, unregistered_recipients = number, pipeline = number })
 }
 
 variable "processor_function_name" {

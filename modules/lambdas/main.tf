@@ -101,6 +101,30 @@ locals {
     })
   }
 
+  # Every argument of every function, in one place: the aws_lambda_function resources below only read it.
+  # The environments stay in local.environments (database_url is sensitive; for_each refuses sensitive values).
+  function_arguments = {
+    for key, spec in local.functions : key => {
+      function_name     = "${var.name}-${key}"
+      description       = spec.description
+      role              = aws_iam_role.this[key].arn
+      handler           = spec.handler
+      runtime           = var.runtime
+      filename          = var.lambda_zip_path
+      source_code_hash  = local.package_hash
+      s3_bucket         = local.s3_package.bucket
+      s3_key            = local.s3_package.key
+      s3_object_version = local.s3_package.object_version
+      memory_size       = var.memory_size
+      timeout           = var.timeout
+      kms_key_arn       = var.kms_key_arn
+      tags              = var.tags
+      vpc_config        = local.in_vpc ? [{ subnet_ids = var.subnet_ids, security_group_ids = var.security_group_ids }] : []
+      # No X-Ray sampling of its own: Lambda traces only what an upstream service sampled.
+      tracing_mode = "PassThrough"
+    }
+  }
+
   created_functions = merge({ process-events = aws_lambda_function.event_processor }, aws_lambda_function.automation)
 }
 
@@ -115,40 +139,43 @@ resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158: encrypted with kms_key_arn when given, else with CloudWatch Logs' own key.
 }
 
+# Two resources for one kind of thing: the processor's address (event_processor) predates the for_each, and
+# Terraform 1.0 cannot move a resource to another address (no moved blocks), so merging them would destroy and
+# recreate the processor on upgrade. Both only read local.function_arguments.
 # The aws provider creates functions from local zips one at a time and waits about 5 s after each,
 # so the processor goes first: its event source mapping, the slowest resource here, then gets
 # going while the others are still being created.
 resource "aws_lambda_function" "event_processor" {
-  function_name     = "${var.name}-process-events"
-  description       = local.functions["process-events"].description
-  role              = aws_iam_role.this["process-events"].arn
-  handler           = local.functions["process-events"].handler
-  runtime           = var.runtime
-  filename          = var.lambda_zip_path
-  source_code_hash  = local.package_hash
-  s3_bucket         = local.s3_package.bucket
-  s3_key            = local.s3_package.key
-  s3_object_version = local.s3_package.object_version
-  memory_size       = var.memory_size
-  timeout           = var.timeout
-  kms_key_arn       = var.kms_key_arn
-  tags              = var.tags
+  function_name     = local.function_arguments["process-events"].function_name
+  description       = local.function_arguments["process-events"].description
+  role              = local.function_arguments["process-events"].role
+  handler           = local.function_arguments["process-events"].handler
+  runtime           = local.function_arguments["process-events"].runtime
+  filename          = local.function_arguments["process-events"].filename
+  source_code_hash  = local.function_arguments["process-events"].source_code_hash
+  s3_bucket         = local.function_arguments["process-events"].s3_bucket
+  s3_key            = local.function_arguments["process-events"].s3_key
+  s3_object_version = local.function_arguments["process-events"].s3_object_version
+  memory_size       = local.function_arguments["process-events"].memory_size
+  timeout           = local.function_arguments["process-events"].timeout
+  kms_key_arn       = local.function_arguments["process-events"].kms_key_arn
+  tags              = local.function_arguments["process-events"].tags
 
   environment {
     variables = local.environments["process-events"]
   }
 
   dynamic "vpc_config" {
-    for_each = local.in_vpc ? ["process-events"] : []
+    for_each = local.function_arguments["process-events"].vpc_config
 
     content {
-      subnet_ids         = var.subnet_ids
-      security_group_ids = var.security_group_ids
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
     }
   }
 
   tracing_config {
-    mode = "PassThrough"
+    mode = local.function_arguments["process-events"].tracing_mode
   }
 
   # The log group must exist first, or Lambda creates one without retention or encryption.
@@ -162,38 +189,38 @@ resource "aws_lambda_function" "event_processor" {
 }
 
 resource "aws_lambda_function" "automation" {
-  for_each = { for key, spec in local.functions : key => spec if key != "process-events" }
+  for_each = { for key, arguments in local.function_arguments : key => arguments if key != "process-events" }
 
-  function_name     = "${var.name}-${each.key}"
+  function_name     = each.value.function_name
   description       = each.value.description
-  role              = aws_iam_role.this[each.key].arn
+  role              = each.value.role
   handler           = each.value.handler
-  runtime           = var.runtime
-  filename          = var.lambda_zip_path
-  source_code_hash  = local.package_hash
-  s3_bucket         = local.s3_package.bucket
-  s3_key            = local.s3_package.key
-  s3_object_version = local.s3_package.object_version
-  memory_size       = var.memory_size
-  timeout           = var.timeout
-  kms_key_arn       = var.kms_key_arn
-  tags              = var.tags
+  runtime           = each.value.runtime
+  filename          = each.value.filename
+  source_code_hash  = each.value.source_code_hash
+  s3_bucket         = each.value.s3_bucket
+  s3_key            = each.value.s3_key
+  s3_object_version = each.value.s3_object_version
+  memory_size       = each.value.memory_size
+  timeout           = each.value.timeout
+  kms_key_arn       = each.value.kms_key_arn
+  tags              = each.value.tags
 
   environment {
     variables = local.environments[each.key]
   }
 
   dynamic "vpc_config" {
-    for_each = local.in_vpc ? [each.key] : []
+    for_each = each.value.vpc_config
 
     content {
-      subnet_ids         = var.subnet_ids
-      security_group_ids = var.security_group_ids
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
     }
   }
 
   tracing_config {
-    mode = "PassThrough"
+    mode = each.value.tracing_mode
   }
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.vpc_access, aws_lambda_function.event_processor]
