@@ -18,12 +18,26 @@ module "preconditions" {
     owns_account           = local.owns_account
     names_its_owner        = var.account != null
     identities             = length(var.identities)
-    create_sending_breaker = var.create_sending_breaker
+    create_disable_sending = local.creates["disable-sending"]
   }
+  renamed_toggles = local.function_toggles
 }
 
 locals {
   owns_account = var.account_resources == "create"
+
+  # Each optional function's toggle, under the function's name, and under the name it had before (deprecated),
+  # which when set still decides; both set to different values fail the plan (modules/preconditions).
+  function_toggles = {
+    sync-thresholds         = { current = var.create_sync_thresholds, deprecated = var.create_quota_sync, default = true }
+    suppress-bouncing-users = { current = var.create_suppress_bouncing_users, deprecated = var.create_bounce_hygiene, default = true }
+    watch-enforcement       = { current = var.create_watch_enforcement, deprecated = var.create_enforcement_watch, default = true }
+    disable-sending         = { current = var.create_disable_sending, deprecated = var.create_sending_breaker, default = false }
+  }
+  creates = { for key, toggle in local.function_toggles : key => coalesce(toggle.deprecated, toggle.current, toggle.default) }
+  # The quota sync and the enforcement watch read and act on the whole account: its owner's alone.
+  account_functions = ["sync-thresholds", "watch-enforcement"]
+  created_functions = { for key, create in local.creates : key => create && (local.owns_account || !contains(local.account_functions, key)) }
 
   # Where the alarms fire and over which periods: the alarms module sets them, the dashboard draws them.
   alarm_thresholds = {
@@ -90,12 +104,12 @@ module "alarms" {
   metrics_namespace            = local.metrics_namespace
   enforcement_metric_namespace = module.lambdas.enforcement_metrics_namespace
   service_name                 = var.name
-  processor_function_name      = module.lambdas.function_names["process-events"]
-  automation_function_names    = { for key, name in module.lambdas.function_names : key => name if key != "process-events" }
+  processor_function_name      = module.lambdas.processor_function_name
+  automation_function_names    = module.lambdas.automation_function_names
   queue_name                   = module.lambdas.queue_name
   dead_letter_queue_name       = module.lambdas.dead_letter_queue_name
   create_pipeline_alarms       = var.create_pipeline_alarms
-  create_enforcement_alarm     = var.create_enforcement_watch && local.owns_account
+  create_enforcement_alarm     = local.created_functions["watch-enforcement"]
   create_account_alarms        = local.owns_account
   configuration_set_name       = module.ses_events.configuration_set_name
   tags                         = var.tags
@@ -137,14 +151,11 @@ module "lambdas" {
   event_max_receive_count         = var.event_max_receive_count
   dead_letter_redrive_role_arns   = var.dead_letter_redrive_role_arns
 
-  # Account-level automation (the quota sync, the enforcement watch, the breaker) is created by the
-  # owner only: account_resources = "create".
-  create_quota_sync     = var.create_quota_sync && local.owns_account
+  create_functions      = local.created_functions
   quota_sync_schedule   = var.quota_sync_schedule
   send_count_alarms     = module.alarms.send_count_alarms
   send_count_alarm_arns = values(module.alarms.send_count_alarm_arns)
 
-  create_bounce_hygiene           = var.create_bounce_hygiene
   bounce_hygiene_schedule         = var.bounce_hygiene_schedule
   hygiene_bounce_threshold        = var.hygiene_bounce_threshold
   hygiene_window_days             = var.hygiene_window_days
@@ -152,10 +163,8 @@ module "lambdas" {
   hygiene_invalidate_on_complaint = var.hygiene_invalidate_on_complaint
   sync_suppression_list           = var.sync_suppression_list
 
-  create_enforcement_watch   = var.create_enforcement_watch && local.owns_account
   enforcement_watch_schedule = var.enforcement_watch_schedule
 
-  create_sending_breaker     = var.create_sending_breaker
   breaker_alarm_names        = [for alarm in var.sending_breaker_alarms : module.alarms.critical_alarm_names[alarm]]
   breaker_configuration_sets = var.sending_breaker_configuration_sets
 
@@ -171,11 +180,11 @@ module "dashboard" {
   enforcement_metric_namespace = module.lambdas.enforcement_metrics_namespace
   service_name                 = var.name
   quota_metric_namespace       = module.lambdas.quota_metrics_namespace
-  show_quota_usage             = var.create_quota_sync
-  show_enforcement_status      = var.create_enforcement_watch
+  show_quota_usage             = local.creates["sync-thresholds"]
+  show_enforcement_status      = local.creates["watch-enforcement"]
   thresholds                   = local.alarm_thresholds
   periods                      = local.alarm_periods
-  processor_function_name      = module.lambdas.function_names["process-events"]
+  processor_function_name      = module.lambdas.processor_function_name
   queue_name                   = module.lambdas.queue_name
   dead_letter_queue_name       = module.lambdas.dead_letter_queue_name
 }

@@ -571,10 +571,10 @@ variable "dead_letter_redrive_role_arns" {
   }
 }
 
-variable "create_quota_sync" {
-  description = "Create the function that keeps the send-count alarm thresholds at their share of the SES quota (on the account owner only: account_resources = create)."
+variable "create_sync_thresholds" {
+  description = "Create the sync-thresholds function, which keeps the send-count alarm thresholds at their share of the SES quota (on the account owner only: account_resources = create). Null, the default, means true."
   type        = bool
-  default     = true
+  default     = null
 }
 
 variable "quota_sync_schedule" {
@@ -588,10 +588,10 @@ variable "quota_sync_schedule" {
   }
 }
 
-variable "create_bounce_hygiene" {
-  description = "Create the function that stops mailing users whose addresses keep bouncing (sets their validated column to 0)."
+variable "create_suppress_bouncing_users" {
+  description = "Create the suppress-bouncing-users function (the bounce hygiene), which stops mailing users whose addresses keep bouncing (sets their validated column to 0). Null, the default, means true."
   type        = bool
-  default     = true
+  default     = null
 }
 
 variable "bounce_hygiene_schedule" {
@@ -650,10 +650,10 @@ variable "sync_suppression_list" {
   default     = false
 }
 
-variable "create_enforcement_watch" {
-  description = "Create the function that reads AWS's verdict on the SES account (sesv2 GetAccount: HEALTHY, PROBATION, SHUTDOWN, sending enabled) on a schedule, publishes it as metrics, announces every change, and its critical alarm. Created by the account owner only (account_resources = create)."
+variable "create_watch_enforcement" {
+  description = "Create the watch-enforcement function (the enforcement watch), which reads AWS's verdict on the SES account (sesv2 GetAccount: HEALTHY, PROBATION, SHUTDOWN, sending enabled) on a schedule, publishes it as metrics, announces every change, and its critical alarm. Created by the account owner only (account_resources = create). Null, the default, means true."
   type        = bool
-  default     = true
+  default     = null
 }
 
 variable "enforcement_watch_schedule" {
@@ -673,10 +673,10 @@ variable "create_dashboard" {
   default     = true
 }
 
-variable "create_sending_breaker" {
-  description = "Create the sending breaker: a function on the critical topic that disables SES sending when one of sending_breaker_alarms goes to ALARM. It never re-enables sending; see the runbook."
+variable "create_disable_sending" {
+  description = "Create the disable-sending function (the sending breaker), on the critical topic, which disables SES sending when one of sending_breaker_alarms goes to ALARM. It never re-enables sending; see the runbook. Null, the default, means false."
   type        = bool
-  default     = false
+  default     = null
 }
 
 variable "sending_breaker_alarms" {
@@ -699,4 +699,29 @@ variable "sending_breaker_configuration_sets" {
     condition     = alltrue([for name in var.sending_breaker_configuration_sets : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
     error_message = "Each configuration set name must be 1-64 letters, digits, hyphens or underscores."
   }
+}
+
+# The toggles' names before they took their functions' names; main.tf reads each with its replacement.
+variable "create_quota_sync" {
+  description = "Deprecated: use create_sync_thresholds (the same toggle under its function's name, sync-thresholds). When set, it still decides; set together with create_sync_thresholds to another value, it fails the plan."
+  type        = bool
+  default     = null
+}
+
+variable "create_bounce_hygiene" {
+  description = "Deprecated: use create_suppress_bouncing_users (the same toggle under its function's name, suppress-bouncing-users). When set, it still decides; set together with create_suppress_bouncing_users to another value, it fails the plan."
+  type        = bool
+  default     = null
+}
+
+variable "create_enforcement_watch" {
+  description = "Deprecated: use create_watch_enforcement (the same toggle under its function's name, watch-enforcement). When set, it still decides; set together with create_watch_enforcement to another value, it fails the plan."
+  type        = bool
+  default     = null
+}
+
+variable "create_sending_breaker" {
+  description = "Deprecated: use create_disable_sending (the same toggle under its function's name, disable-sending). When set, it still decides; set together with create_disable_sending to another value, it fails the plan."
+  type        = bool
+  default     = null
 }

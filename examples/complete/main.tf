@@ -39,6 +39,6 @@ module "ses_guard" {
   hygiene_window_days             = 30
   sync_suppression_list           = true
 
-  create_sending_breaker = true
+  create_disable_sending = true
   sending_breaker_alarms = ["unregistered-recipients"]
 }

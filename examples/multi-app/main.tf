@@ -23,7 +23,7 @@ module "shop" {
 
   database_url = var.shop_database_url
 
-  create_sending_breaker = true
+  create_disable_sending = true
   sending_breaker_alarms = ["unregistered-recipients"]
 }
 

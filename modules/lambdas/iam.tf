@@ -1,12 +1,12 @@
 # Each concern's statements are a static aws_iam_policy_document, so that checkov reads every statement
 # of every function (it cannot evaluate dynamic blocks); "function" merges those a function needs.
 locals {
-  # Reading the encrypted queue (the processor) and publishing to the encrypted topics (quota sync, enforcement
-  # watch, breaker). Lambda decrypts the environment through its own grant on the key, so hygiene needs none of it.
-  uses_the_guard_key = ["process-events", "sync-thresholds", "watch-enforcement", "disable-sending"]
+  # Reading the encrypted queue (the processor) and publishing to the encrypted topics (the functions that
+  # announce). Lambda decrypts the environment through its own grant on the key, so the others need none of it.
+  uses_the_guard_key = [for key, spec in local.functions : key if key == local.processor || length(spec.announces_to) > 0]
 
   function_policies = {
-    process-events          = [data.aws_iam_policy_document.process_events.json]
+    (local.processor)       = [data.aws_iam_policy_document.process_events.json]
     sync-thresholds         = data.aws_iam_policy_document.sync_thresholds[*].json
     suppress-bouncing-users = data.aws_iam_policy_document.suppress_bouncing_users[*].json
     watch-enforcement       = data.aws_iam_policy_document.watch_enforcement[*].json
@@ -64,7 +64,7 @@ data "aws_iam_policy_document" "process_events" {
 }
 
 data "aws_iam_policy_document" "sync_thresholds" {
-  count = var.create_quota_sync ? 1 : 0
+  count = var.create_functions["sync-thresholds"] ? 1 : 0
 
   #checkov:skip=CKV_AWS_356: ses:GetSendQuota and cloudwatch:PutMetricData take no resource; PutMetricData is held to one namespace by its condition.
   #checkov:skip=CKV_AWS_111: cloudwatch:PutMetricData takes no resource; its condition holds it to the quota namespace, which no alarm watches.
@@ -121,7 +121,7 @@ data "aws_iam_policy_document" "sync_thresholds" {
 }
 
 data "aws_iam_policy_document" "suppress_bouncing_users" {
-  count = var.create_bounce_hygiene && var.sync_suppression_list ? 1 : 0
+  count = var.create_functions["suppress-bouncing-users"] && var.sync_suppression_list ? 1 : 0
 
   #checkov:skip=CKV_AWS_356: the account-level suppression list has no resource ARN to name.
   #checkov:skip=CKV_AWS_111: the account-level suppression list has no resource ARN to name; hygiene only adds addresses it invalidated.
@@ -134,7 +134,7 @@ data "aws_iam_policy_document" "suppress_bouncing_users" {
 }
 
 data "aws_iam_policy_document" "watch_enforcement" {
-  count = var.create_enforcement_watch ? 1 : 0
+  count = var.create_functions["watch-enforcement"] ? 1 : 0
 
   #checkov:skip=CKV_AWS_356: ses:GetAccount and cloudwatch:PutMetricData take no resource; PutMetricData is held to one namespace by its condition.
   #checkov:skip=CKV_AWS_111: cloudwatch:PutMetricData takes no resource; its condition holds it to the module's namespace.
@@ -165,7 +165,7 @@ data "aws_iam_policy_document" "watch_enforcement" {
 }
 
 data "aws_iam_policy_document" "disable_sending" {
-  count = var.create_sending_breaker ? 1 : 0
+  count = var.create_functions["disable-sending"] ? 1 : 0
 
   # The breaker acts only when CloudWatch confirms the notified alarm is in ALARM.
   statement {
@@ -182,7 +182,7 @@ data "aws_iam_policy_document" "disable_sending" {
 }
 
 data "aws_iam_policy_document" "disable_account_sending" {
-  count = var.create_sending_breaker && length(var.breaker_configuration_sets) == 0 ? 1 : 0
+  count = var.create_functions["disable-sending"] && length(var.breaker_configuration_sets) == 0 ? 1 : 0
 
   #checkov:skip=CKV_AWS_356: SES's account-level sending switch has no resource ARN to name.
   #checkov:skip=CKV_AWS_111: SES's account-level sending switch has no resource ARN to name; only the breaker role holds it.
@@ -195,7 +195,7 @@ data "aws_iam_policy_document" "disable_account_sending" {
 }
 
 data "aws_iam_policy_document" "disable_configuration_set_sending" {
-  count = var.create_sending_breaker && length(var.breaker_configuration_sets) > 0 ? 1 : 0
+  count = var.create_functions["disable-sending"] && length(var.breaker_configuration_sets) > 0 ? 1 : 0
 
   statement {
     sid       = "DisableSendingForTheConfigurationSets"

@@ -21,38 +21,71 @@ locals {
   # The enforcement watch's status metrics likewise (ENFORCEMENT_METRICS_NAMESPACE).
   enforcement_metrics_namespace = "${var.metrics_namespace}/Enforcement"
 
+  # The functions, keyed by their names (each deploys as <name>-<key>; its handler is the key in snake case).
+  # schedule: the EventBridge expression that runs it, if any; announces_to: the alert topics it publishes to.
+  processor = "process-events"
   functions = {
     for key, spec in {
-      process-events = {
-        create      = true
-        handler     = "ses_guard.handlers.process_events"
-        description = "Records SES events from the queue in the database and counts mail to unregistered recipients"
+      (local.processor) = {
+        description  = "Records SES events from the queue in the database and counts mail to unregistered recipients"
+        schedule     = null
+        announces_to = []
       }
       sync-thresholds = {
-        create      = var.create_quota_sync
-        handler     = "ses_guard.handlers.sync_thresholds"
-        description = "Keeps the send-count alarm thresholds at their share of the SES sending quota"
+        description  = "Keeps the send-count alarm thresholds at their share of the SES sending quota"
+        schedule     = var.quota_sync_schedule
+        announces_to = ["warning"]
       }
       suppress-bouncing-users = {
-        create      = var.create_bounce_hygiene
-        handler     = "ses_guard.handlers.suppress_bouncing_users"
-        description = "Stops mailing users whose addresses keep bouncing or who complained"
+        description  = "Stops mailing users whose addresses keep bouncing or who complained"
+        schedule     = var.bounce_hygiene_schedule
+        announces_to = []
       }
       watch-enforcement = {
-        create      = var.create_enforcement_watch
-        handler     = "ses_guard.handlers.watch_enforcement"
-        description = "Watches AWS's verdict on the SES account (GetAccount) and announces every change"
+        description  = "Watches AWS's verdict on the SES account (GetAccount) and announces every change"
+        schedule     = var.enforcement_watch_schedule
+        announces_to = ["warning", "critical"]
       }
       disable-sending = {
-        create      = var.create_sending_breaker
-        handler     = "ses_guard.handlers.disable_sending"
-        description = "Disables SES sending when an allowlisted critical alarm fires"
+        description  = "Disables SES sending when an allowlisted critical alarm fires"
+        schedule     = null
+        announces_to = ["critical"]
       }
-    } : key => spec if spec.create
+    } : key => merge(spec, { handler = "ses_guard.handlers.${replace(key, "-", "_")}" }) if key == local.processor || lookup(var.create_functions, key, false)
   }
 
   # Known at plan, so that the KMS key policy can name the log groups before they exist.
   log_group_names = { for key in keys(local.functions) : key => "/aws/lambda/${var.name}-${key}" }
+
+  # Each function's own variables, besides the common and the database ones. Apart from local.functions: they
+  # name the topics and alarms, whose policies name the log groups and roles that local.functions decides.
+  own_environments = {
+    (local.processor) = {
+      EVENTS_TOPIC_ARN = var.events_topic_arn
+    }
+    sync-thresholds = {
+      SEND_COUNT_ALARMS       = jsonencode(var.send_count_alarms)
+      WARNING_TOPIC_ARN       = var.warning_topic_arn
+      QUOTA_METRICS_NAMESPACE = local.quota_metrics_namespace
+    }
+    suppress-bouncing-users = {
+      HYGIENE_BOUNCE_THRESHOLD        = tostring(var.hygiene_bounce_threshold)
+      HYGIENE_WINDOW_DAYS             = tostring(var.hygiene_window_days)
+      HYGIENE_BOUNCE_TYPES            = join(",", var.hygiene_bounce_types)
+      HYGIENE_INVALIDATE_ON_COMPLAINT = tostring(var.hygiene_invalidate_on_complaint)
+      SYNC_SUPPRESSION_LIST           = tostring(var.sync_suppression_list)
+    }
+    watch-enforcement = {
+      WARNING_TOPIC_ARN             = var.warning_topic_arn
+      CRITICAL_TOPIC_ARN            = var.critical_topic_arn
+      ENFORCEMENT_METRICS_NAMESPACE = local.enforcement_metrics_namespace
+    }
+    disable-sending = {
+      BREAKER_ALARM_NAMES        = jsonencode(var.breaker_alarm_names)
+      BREAKER_CONFIGURATION_SETS = jsonencode(var.breaker_configuration_sets)
+      CRITICAL_TOPIC_ARN         = var.critical_topic_arn
+    }
+  }
 
   common_environment = {
     POWERTOOLS_SERVICE_NAME      = var.name
@@ -72,37 +105,13 @@ locals {
     },
   )
 
-  # Kept apart from local.functions because database_url is sensitive and for_each refuses sensitive values.
+  # Apart from local.function_arguments, which for_each reads: database_url is sensitive, and for_each refuses
+  # sensitive values.
   environments = {
-    process-events = merge(local.common_environment, local.database_environment, {
-      EVENTS_TOPIC_ARN = var.events_topic_arn
-    })
-    sync-thresholds = merge(local.common_environment, local.database_environment, {
-      SEND_COUNT_ALARMS       = jsonencode(var.send_count_alarms)
-      WARNING_TOPIC_ARN       = var.warning_topic_arn
-      QUOTA_METRICS_NAMESPACE = local.quota_metrics_namespace
-    })
-    suppress-bouncing-users = merge(local.common_environment, local.database_environment, {
-      HYGIENE_BOUNCE_THRESHOLD        = tostring(var.hygiene_bounce_threshold)
-      HYGIENE_WINDOW_DAYS             = tostring(var.hygiene_window_days)
-      HYGIENE_BOUNCE_TYPES            = join(",", var.hygiene_bounce_types)
-      HYGIENE_INVALIDATE_ON_COMPLAINT = tostring(var.hygiene_invalidate_on_complaint)
-      SYNC_SUPPRESSION_LIST           = tostring(var.sync_suppression_list)
-    })
-    watch-enforcement = merge(local.common_environment, local.database_environment, {
-      WARNING_TOPIC_ARN             = var.warning_topic_arn
-      CRITICAL_TOPIC_ARN            = var.critical_topic_arn
-      ENFORCEMENT_METRICS_NAMESPACE = local.enforcement_metrics_namespace
-    })
-    disable-sending = merge(local.common_environment, local.database_environment, {
-      BREAKER_ALARM_NAMES        = jsonencode(var.breaker_alarm_names)
-      BREAKER_CONFIGURATION_SETS = jsonencode(var.breaker_configuration_sets)
-      CRITICAL_TOPIC_ARN         = var.critical_topic_arn
-    })
+    for key in keys(local.functions) : key => merge(local.common_environment, local.database_environment, local.own_environments[key])
   }
 
-  # Every argument of every function, in one place: the aws_lambda_function resources below only read it.
-  # The environments stay in local.environments (database_url is sensitive; for_each refuses sensitive values).
+  # Every argument of every function but its environment, in one place: the aws_lambda_function resources only read it.
   function_arguments = {
     for key, spec in local.functions : key => {
       function_name     = "${var.name}-${key}"
@@ -125,7 +134,7 @@ locals {
     }
   }
 
-  created_functions = merge({ process-events = aws_lambda_function.event_processor }, aws_lambda_function.automation)
+  created_functions = merge({ (local.processor) = aws_lambda_function.event_processor }, aws_lambda_function.automation)
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -146,27 +155,27 @@ resource "aws_cloudwatch_log_group" "this" {
 # so the processor goes first: its event source mapping, the slowest resource here, then gets
 # going while the others are still being created.
 resource "aws_lambda_function" "event_processor" {
-  function_name     = local.function_arguments["process-events"].function_name
-  description       = local.function_arguments["process-events"].description
-  role              = local.function_arguments["process-events"].role
-  handler           = local.function_arguments["process-events"].handler
-  runtime           = local.function_arguments["process-events"].runtime
-  filename          = local.function_arguments["process-events"].filename
-  source_code_hash  = local.function_arguments["process-events"].source_code_hash
-  s3_bucket         = local.function_arguments["process-events"].s3_bucket
-  s3_key            = local.function_arguments["process-events"].s3_key
-  s3_object_version = local.function_arguments["process-events"].s3_object_version
-  memory_size       = local.function_arguments["process-events"].memory_size
-  timeout           = local.function_arguments["process-events"].timeout
-  kms_key_arn       = local.function_arguments["process-events"].kms_key_arn
-  tags              = local.function_arguments["process-events"].tags
+  function_name     = local.function_arguments[local.processor].function_name
+  description       = local.function_arguments[local.processor].description
+  role              = local.function_arguments[local.processor].role
+  handler           = local.function_arguments[local.processor].handler
+  runtime           = local.function_arguments[local.processor].runtime
+  filename          = local.function_arguments[local.processor].filename
+  source_code_hash  = local.function_arguments[local.processor].source_code_hash
+  s3_bucket         = local.function_arguments[local.processor].s3_bucket
+  s3_key            = local.function_arguments[local.processor].s3_key
+  s3_object_version = local.function_arguments[local.processor].s3_object_version
+  memory_size       = local.function_arguments[local.processor].memory_size
+  timeout           = local.function_arguments[local.processor].timeout
+  kms_key_arn       = local.function_arguments[local.processor].kms_key_arn
+  tags              = local.function_arguments[local.processor].tags
 
   environment {
-    variables = local.environments["process-events"]
+    variables = local.environments[local.processor]
   }
 
   dynamic "vpc_config" {
-    for_each = local.function_arguments["process-events"].vpc_config
+    for_each = local.function_arguments[local.processor].vpc_config
 
     content {
       subnet_ids         = vpc_config.value.subnet_ids
@@ -175,7 +184,7 @@ resource "aws_lambda_function" "event_processor" {
   }
 
   tracing_config {
-    mode = local.function_arguments["process-events"].tracing_mode
+    mode = local.function_arguments[local.processor].tracing_mode
   }
 
   # The log group must exist first, or Lambda creates one without retention or encryption.
@@ -189,7 +198,7 @@ resource "aws_lambda_function" "event_processor" {
 }
 
 resource "aws_lambda_function" "automation" {
-  for_each = { for key, arguments in local.function_arguments : key => arguments if key != "process-events" }
+  for_each = { for key, arguments in local.function_arguments : key => arguments if key != local.processor }
 
   function_name     = each.value.function_name
   description       = each.value.description

@@ -3,6 +3,16 @@ output "function_names" {
   value       = { for key, function in local.created_functions : key => function.function_name }
 }
 
+output "processor_function_name" {
+  description = "Name of the function that processes the SES events (process-events)."
+  value       = aws_lambda_function.event_processor.function_name
+}
+
+output "automation_function_names" {
+  description = "Names of the other functions, keyed like function_names."
+  value       = { for key, function in aws_lambda_function.automation : key => function.function_name }
+}
+
 output "function_arns" {
   description = "ARNs of the functions, keyed like function_names."
   value       = { for key, function in local.created_functions : key => function.arn }
@@ -26,8 +36,7 @@ output "planned_log_group_names" {
 output "announcer_role_arns" {
   description = "ARNs of the roles that publish to each alert topic, keyed warning (quota sync, enforcement watch) and critical (enforcement watch, sending breaker): the only principals the topics' policies let publish besides the alarms."
   value = {
-    warning  = [for key, role in aws_iam_role.this : role.arn if contains(["sync-thresholds", "watch-enforcement"], key)]
-    critical = [for key, role in aws_iam_role.this : role.arn if contains(["watch-enforcement", "disable-sending"], key)]
+    for tier in ["warning", "critical"] : tier => [for key, role in aws_iam_role.this : role.arn if contains(local.functions[key].announces_to, tier)]
   }
 }
 

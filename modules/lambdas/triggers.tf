@@ -1,11 +1,5 @@
 locals {
-  schedules = {
-    for key, expression in {
-      sync-thresholds         = var.quota_sync_schedule
-      suppress-bouncing-users = var.bounce_hygiene_schedule
-      watch-enforcement       = var.enforcement_watch_schedule
-    } : key => expression if contains(keys(local.functions), key)
-  }
+  schedules = { for key, spec in local.functions : key => spec.schedule if spec.schedule != null }
 }
 
 resource "aws_cloudwatch_event_rule" "schedule" {
@@ -35,7 +29,7 @@ resource "aws_lambda_permission" "schedule" {
 }
 
 resource "aws_lambda_permission" "breaker" {
-  count = var.create_sending_breaker ? 1 : 0
+  count = var.create_functions["disable-sending"] ? 1 : 0
 
   statement_id  = "AllowCriticalTopicInvoke"
   action        = "lambda:InvokeFunction"
@@ -45,7 +39,7 @@ resource "aws_lambda_permission" "breaker" {
 }
 
 resource "aws_sns_topic_subscription" "breaker" {
-  count = var.create_sending_breaker ? 1 : 0
+  count = var.create_functions["disable-sending"] ? 1 : 0
 
   topic_arn = var.critical_topic_arn
   protocol  = "lambda"

@@ -149,9 +149,9 @@ variable "dead_letter_redrive_role_arns" {
   type        = list(string)
 }
 
-variable "create_quota_sync" {
-  description = "Create the function that keeps the send-count alarm thresholds at their share of the SES quota."
-  type        = bool
+variable "create_functions" {
+  description = "Which functions besides process-events to create, keyed by function: sync-thresholds, suppress-bouncing-users, watch-enforcement, disable-sending."
+  type        = map(bool)
 }
 
 variable "quota_sync_schedule" {
@@ -167,11 +167,6 @@ variable "send_count_alarms" {
 variable "send_count_alarm_arns" {
   description = "ARNs of the send-count alarms: the only alarms the quota sync may describe and change."
   type        = list(string)
-}
-
-variable "create_bounce_hygiene" {
-  description = "Create the function that stops mailing users whose addresses keep bouncing (sets their validated column to 0)."
-  type        = bool
 }
 
 variable "bounce_hygiene_schedule" {
@@ -204,19 +199,9 @@ variable "sync_suppression_list" {
   type        = bool
 }
 
-variable "create_enforcement_watch" {
-  description = "Create the function that reads AWS's verdict on the SES account (sesv2 GetAccount) on a schedule, publishes it as metrics and announces every change."
-  type        = bool
-}
-
 variable "enforcement_watch_schedule" {
   description = "EventBridge schedule expression of the enforcement watch."
   type        = string
-}
-
-variable "create_sending_breaker" {
-  description = "Create the function that disables SES sending when one of breaker_alarm_names goes to ALARM on the critical topic. It never re-enables sending."
-  type        = bool
 }
 
 variable "breaker_alarm_names" {

@@ -45,12 +45,12 @@ variable "event_batching" {
 }
 
 variable "account_inputs" {
-  description = "Whether the instance owns the account part (account_resources), names its owner (account), and how many identities and whether a breaker it was given."
+  description = "Whether the instance owns the account part (account_resources), names its owner (account), and how many identities and whether it was given the disable-sending function."
   type = object({
     owns_account           = bool
     names_its_owner        = bool
     identities             = number
-    create_sending_breaker = bool
+    create_disable_sending = bool
   })
 
   validation {
@@ -59,8 +59,8 @@ variable "account_inputs" {
   }
 
   validation {
-    condition     = var.account_inputs.owns_account || (var.account_inputs.identities == 0 && !var.account_inputs.create_sending_breaker)
-    error_message = "The identities and create_sending_breaker are account-level: set them on the instance with account_resources = \"create\", which records the identities' notifications in its own database."
+    condition     = var.account_inputs.owns_account || (var.account_inputs.identities == 0 && !var.account_inputs.create_disable_sending)
+    error_message = "The identities and the disable-sending function (create_disable_sending) are account-level: set them on the instance with account_resources = \"create\", which records the identities' notifications in its own database."
   }
 }
 
@@ -71,5 +71,15 @@ variable "package_inputs" {
   validation {
     condition     = var.package_inputs.lambda_zip_path != var.package_inputs.lambda_s3_package
     error_message = "Set lambda_zip_path or lambda_s3_package, exactly one: every function runs the one deployment package."
+  }
+}
+
+variable "renamed_toggles" {
+  description = "Each optional function's toggle under its function's name (current) and under its deprecated name (deprecated), null where not set, keyed by function."
+  type        = map(object({ current = bool, deprecated = bool, default = bool }))
+
+  validation {
+    condition     = alltrue([for toggle in values(var.renamed_toggles) : toggle.current == null || toggle.deprecated == null || toggle.current == toggle.deprecated])
+    error_message = "Set each function's toggle once: create_quota_sync, create_bounce_hygiene, create_enforcement_watch and create_sending_breaker are the deprecated names of create_sync_thresholds, create_suppress_bouncing_users, create_watch_enforcement and create_disable_sending, and a pair set to different values contradicts itself. Keep the new name only."
   }
 }

@@ -138,7 +138,7 @@ WRONG_COMBINATIONS = {
             "account": '{ owner = "shop", marker_parameter_name = "/ses-reputation-guard/account-owner" }',
             "identities": '["example.com"]',
         },
-        "identities and create_sending_breaker are account-level",
+        "identities and the disable-sending function (create_disable_sending) are account-level",
     ),
     "no package": (
         {"lambda_zip_path": "null"},
@@ -147,6 +147,11 @@ WRONG_COMBINATIONS = {
     "two packages": (
         {"lambda_s3_package": '{ bucket = "artifacts", key = "ses-guard/lambda.zip", object_version = null }'},
         "Set lambda_zip_path or lambda_s3_package, exactly one",
+    ),
+    "a deprecated toggle contradicting its replacement": (
+        {"create_quota_sync": "false", "create_sync_thresholds": "true"},
+        "Set each function's toggle once: create_quota_sync, create_bounce_hygiene, create_enforcement_watch and "
+        "create_sending_breaker are the deprecated names of create_sync_thresholds,",
     ),
     "large batches without a batching window": (
         {"event_batch_size": "100", "event_batching_window_seconds": "0"},
@@ -166,6 +171,30 @@ def test_plan_refuses_inputs_that_only_work_together(root_config, case):
     assert "Error: Invalid value for variable" in output
     assert message in output
     assert "cannot convert" not in output
+
+
+def planned_function_names(directory, arguments):
+    (directory / "ses-guard-lambda.zip").write_bytes(b"only hashed by the plan")
+    write_call(directory, {**VALID, **arguments, "lambda_runtime": '"python3.8"'})
+    plan = run(directory, "plan", "-input=false", "-no-color", "-out=toggles.tfplan")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    shown = json.loads(run(directory, "show", "-json", "toggles.tfplan").stdout)
+    return sorted(
+        change["change"]["after"]["function_name"]
+        for change in shown["resource_changes"]
+        if change["type"] == "aws_lambda_function"
+    )
+
+
+# The toggles took their functions' names; the names they had before still work (deprecated).
+@pytest.mark.parametrize("toggle", ["create_sync_thresholds", "create_quota_sync"])
+def test_a_toggle_under_its_new_or_its_deprecated_name_leaves_its_function_out(root_config, toggle):
+    assert "ses-guard-sync-thresholds" in planned_function_names(root_config, {})
+    assert planned_function_names(root_config, {toggle: "false"}) == [
+        "ses-guard-process-events",
+        "ses-guard-suppress-bouncing-users",
+        "ses-guard-watch-enforcement",
+    ]
 
 
 def test_plan_accepts_the_combinations_done_right(root_config):
@@ -217,7 +246,7 @@ def test_every_name_derived_from_the_longest_name_is_valid_where_it_is_used(root
             **VALID,
             "name": json.dumps(LONGEST_NAME),
             "create_kms_key": "true",
-            "create_sending_breaker": "true",
+            "create_disable_sending": "true",
             "lambda_runtime": '"python3.8"',  # the newest provider 3.39 knows (README, Versions)
         },
     )
@@ -248,7 +277,7 @@ def test_roles_take_the_path_and_boundary_and_functions_the_package_in_s3(root_c
             "lambda_s3_package": f'{{ bucket = "artifacts", key = "{key}", object_version = "{version}" }}',
             "iam_role_path": '"/ses-guard/"',
             "iam_permissions_boundary_arn": json.dumps(boundary),
-            "create_sending_breaker": "true",
+            "create_disable_sending": "true",
             "lambda_runtime": '"python3.8"',
         },
     )
