@@ -93,3 +93,34 @@ def test_the_share_of_the_quota_used_is_published_announced_and_printed(
     assert capsys.readouterr().out == (
         "SES quota: 1,000 per 24 h, 12.5% used\nthresholds already match the quota: nothing changed\n"
     )
+
+
+def test_the_announcement_of_a_decrease_word_for_word(account, engine, lambda_context):
+    moto_ses.set_send_quota(100, sent_last_24_hours=25)
+
+    handlers.sync_thresholds({}, lambda_context)
+
+    [notice] = account["warning"].read()
+    assert notice["Subject"] == "WARNING: SES sending quota decreased"
+    assert notice["Message"] == (
+        "SES quota 200 -> 100: thresholds 120/160 -> 60/80\n\n"
+        f"- {WARNING_ALARM} (60% of quota): 120 -> 60\n"
+        f"- {CRITICAL_ALARM} (80% of quota): 160 -> 80\n\n"
+        "Quota used in the last 24 hours: 25.0%\n"
+        "The quota went down: check the account's status in the SES console (sending review?)."
+    )
+
+
+def test_fractional_thresholds_keep_their_cents_in_the_announcement_and_the_audit(account, engine, lambda_context):
+    moto_ses.set_send_quota(1_001)
+
+    handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (600.6, 800.8)
+    [notice] = account["warning"].read()
+    assert notice["Message"].startswith("SES quota 200 -> 1,001: thresholds 120/160 -> 600.60/800.80\n")
+    assert [(e["target"], e["before_value"], e["after_value"]) for e in audit_entries(engine)] == [
+        (WARNING_ALARM, "120", "600.60"),
+        (CRITICAL_ALARM, "160", "800.80"),
+    ]
