@@ -46,13 +46,21 @@ REENABLE_HINT = (
     "  aws ses update-configuration-set-sending-enabled --configuration-set-name NAME --enabled"
 )
 DISABLE_HINT = (
-    "If mail really goes to strangers, disable sending by hand:\n"
+    "If mail really goes to unregistered recipients, disable sending by hand:\n"
     "  aws ses update-account-sending-enabled --no-enabled\n"
     "or, for a configuration set:\n"
     "  aws ses update-configuration-set-sending-enabled --configuration-set-name NAME --no-enabled"
 )
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SnsMessage:
+    """One record of the SNS event the breaker is invoked with (lambda_events.sns_messages reads them)."""
+
+    topic_arn: Any
+    message: Any
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,7 @@ def gather_evidence(
 ) -> Evidence:
     """Fill `evidence` from the guard's own records: first the unregistered pairs within the rule's window (by
     the time the guard recorded them, as the metric counts them; what the decision needs), then who sent to
-    strangers lately (the top source IPs and callers; what the on-call needs)."""
+    unregistered recipients lately (the top source IPs and callers; what the on-call needs)."""
     log = unvalidated_email_log
     since = now - EVIDENCE_WINDOW
     with engine.connect() as connection:
@@ -446,26 +454,24 @@ def refuse(
 
 
 def handle(
-    event: Any,
+    messages: Optional[Sequence[SnsMessage]],
     settings: BreakerSettings,
     home: Home,
     clients: Mapping[str, Any],
     engine: Engine,
     evidence_timeout: timedelta = EVIDENCE_TIMEOUT,
 ) -> BreakerOutcome:
-    """Act on each SNS record that is a genuine allowlisted transition into ALARM backed by the guard's own
-    evidence; refuse (and announce) one without the evidence; log and ignore everything else.
+    """Act on each SNS message that is a genuine allowlisted transition into ALARM backed by the guard's own
+    evidence; refuse (and announce) one without the evidence; log and ignore everything else (messages is None
+    for an event that is not an SNS event).
 
     clients: boto3 clients by service name ("ses", "sns", "cloudwatch").
     """
     outcome = BreakerOutcome()
-    records = event.get("Records") if isinstance(event, Mapping) else None
-    for record in records if isinstance(records, list) else []:
-        sns_part = record.get("Sns") if isinstance(record, Mapping) else None
-        sns_part = sns_part if isinstance(sns_part, Mapping) else {}
+    for sns_message in messages or []:
         try:
-            _check_topic(sns_part.get("TopicArn"), settings)
-            alarm = parse_alarm(sns_part.get("Message"))
+            _check_topic(sns_message.topic_arn, settings)
+            alarm = parse_alarm(sns_message.message)
         except ValueError as error:
             logger.warning("breaker ignored a message", extra={"reason": str(error)})
             outcome.ignored.append(str(error))
@@ -494,7 +500,7 @@ def handle(
             trip(alarm, settings, clients["ses"], clients["sns"], engine, evidence, evidence_error, evidence_timeout)
         )
         outcome.acted_on.append(alarm.alarm_name)
-    if not isinstance(records, list):
+    if messages is None:
         logger.warning("breaker ignored an event", extra={"reason": "not an SNS event"})
         outcome.ignored.append("not an SNS event")
     return outcome

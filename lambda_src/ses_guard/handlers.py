@@ -135,7 +135,8 @@ def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Subscribed to the critical alert topic: the breaker (see ses_guard.breaker)."""
     home, guard = provenance.Home.of_arn(context.invoked_function_arn), container()
     clients = {name: guard.clients(name) for name in ("ses", "sns", "cloudwatch")}
-    return asdict(breaker.handle(event, guard.breaker, home, clients, guard.engine))
+    outcome = breaker.handle(lambda_events.sns_messages(event), guard.breaker, home, clients, guard.engine)
+    return asdict(outcome)
 
 
 @logger.inject_lambda_context

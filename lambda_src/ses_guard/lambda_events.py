@@ -1,5 +1,5 @@
-"""The event processor's Lambda side: which trigger sent an event (SQS or SNS), its records, the metrics of
-the batch, and the reply that trigger expects.
+"""Lambda's event shapes and replies: for the event processor, which trigger sent an event (SQS or SNS), its
+records, the metrics of the batch and the reply that trigger expects; for the breaker, its SNS messages.
 
 The trigger is the event's, decided once (the first record that names its source): every record is read as that trigger
 delivers them, so a record of another shape among them (a forgery) is dropped as foreign by provenance.py
@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ses_guard import processor, provenance
+from ses_guard import breaker, processor, provenance
 from ses_guard.observability import FOREIGN_METRIC, NOT_REGISTERED_METRIC, metrics
 from ses_guard.parsing import SNS_SOURCE, SQS_SOURCE, InboundRecord, InvalidRecord
 from ses_guard.store import EventStore
@@ -62,3 +62,16 @@ def process_event(event: Any, store: EventStore, source: provenance.Source) -> D
         # SNS invokes asynchronously: raising lets Lambda's retries and failure destination keep the record.
         raise InvalidRecord(f"{len(outcome.failed_record_ids)} SNS record(s) rejected; see the log")
     return {"recipient_events": len(outcome.events)}
+
+
+def sns_messages(event: Any) -> Optional[List[breaker.SnsMessage]]:
+    """The messages of an SNS-triggered event (the breaker's); None when the event is not one."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        return None
+    messages = []
+    for record in records:
+        sns = record.get("Sns") if isinstance(record, dict) else None
+        sns = sns if isinstance(sns, dict) else {}
+        messages.append(breaker.SnsMessage(topic_arn=sns.get("TopicArn"), message=sns.get("Message")))
+    return messages

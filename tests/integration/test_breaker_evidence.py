@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
-from ses_guard import audit, breaker, handlers, schema
+from ses_guard import audit, breaker, handlers, lambda_events, schema
 from ses_guard import settings as config
 from ses_guard.parsing import InboundRecord
 from ses_guard.provenance import Home
@@ -261,7 +261,7 @@ def test_a_slow_ranking_of_senders_does_not_hold_back_a_decided_trip(account, en
     started = time.monotonic()
     try:
         outcome = breaker.handle(
-            alarm_event(),
+            lambda_events.sns_messages(alarm_event()),
             config.breaker_settings(os.environ),
             Home("aws", "us-east-1", ses.ACCOUNT),
             clients,

@@ -11,7 +11,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from ses_guard import breaker
+from ses_guard import breaker, lambda_events
 from ses_guard import settings as config
 from ses_guard.provenance import Home
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
@@ -53,7 +53,7 @@ def test_a_hung_database_does_not_hold_back_the_announcement(account, leak_logge
     started = time.monotonic()
 
     outcome = breaker.handle(
-        alarm_event(),
+        lambda_events.sns_messages(alarm_event()),
         settings,
         Home("aws", "us-east-1", "123456789012"),
         clients,
