@@ -80,7 +80,7 @@ def test_the_alert_of_a_refusal_word_for_word(account, engine, lambda_context):
         "Mail to addresses that are not users in the last 24 h: 0\n"
         "Top source IPs:\n  (none logged)\n"
         "Top caller identities:\n  (none logged)\n\n"
-        "If mail really goes to strangers, disable sending by hand:\n"
+        "If mail really goes to unregistered recipients, disable sending by hand:\n"
         "  aws ses update-account-sending-enabled --no-enabled\n"
         "or, for a configuration set:\n"
         "  aws ses update-configuration-set-sending-enabled --configuration-set-name NAME --no-enabled"
