@@ -491,9 +491,9 @@ def _add_report(commands, common) -> None:
         common,
         "report",
         _run_report,
-        help="what happened in the last hours: events by status, strangers mailed by source, bouncing users",
+        help="what happened in the last hours: events by status, unregistered recipients by source, bouncing users",
         description="Reads the log tables (nothing is changed) for the last --hours hours: events by status; "
-        "recipients who are not users grouped by source IP, caller identity and source ARN, with counts and "
+        "unregistered recipients (not users) grouped by source IP, caller identity and source ARN, with counts and "
         "first/last seen; the users with the most bounces and complaints.",
         epilog=ENVIRONMENT_HELP,
     )

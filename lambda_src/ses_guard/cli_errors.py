@@ -50,7 +50,19 @@ class CliError(Exception):
 
 _TABLE_IN_MESSAGE = re.compile(r"(?:Table '(?:[^'.]+\.)?([^'.]+)' doesn't exist|no such table: (\S+))")
 _COLUMN_IN_MESSAGE = re.compile(r"(?:Unknown column '([^']+)'|no such column: (\S+))")
-_MYSQL_CANNOT_CONNECT = {2003, 2005, 2006, 2013}
+_CANNOT_CONNECT = (
+    "cannot connect to MySQL/MariaDB at {where}: check the host and port in DATABASE_URL "
+    "and that the server is running and reachable"
+)
+# MySQL error code -> the line for it ({where}: host:port, {user}, {name}: the database, from the URL).
+_MYSQL_CONNECTION_PROBLEMS = {
+    1045: "{where} refused user {user!r} (access denied): fix the user or password in DATABASE_URL "
+    "(percent-encode special characters, e.g. '@' as %40)",
+    1049: "database {name!r} does not exist on {where}: create it (CREATE DATABASE `{name}`) "
+    "or fix the database name in DATABASE_URL",
+    1046: "DATABASE_URL names no database: end it with /DATABASE_NAME",
+    **{code: _CANNOT_CONNECT for code in (2003, 2005, 2006, 2013)},
+}
 
 
 def _where(url: Optional[URL]) -> str:
@@ -121,27 +133,10 @@ def _database_error(error: DBAPIError, users: UsersTable, url: Optional[URL]) ->
     column = _COLUMN_IN_MESSAGE.search(text)
     if column:
         return missing_column(column.group(1) or column.group(2), users)
-    if code == 1045:
-        user = url.username if url is not None else "?"
+    if code in _MYSQL_CONNECTION_PROBLEMS:
+        user, name = (url.username, url.database) if url is not None else ("?", "?")
         return CliError(
-            ExitCode.DATABASE,
-            f"{_where(url)} refused user {user!r} (access denied): fix the user or password in DATABASE_URL "
-            "(percent-encode special characters, e.g. '@' as %40)",
-        )
-    if code == 1049:
-        name = url.database if url is not None else "?"
-        return CliError(
-            ExitCode.DATABASE,
-            f"database {name!r} does not exist on {_where(url)}: create it (CREATE DATABASE `{name}`) "
-            "or fix the database name in DATABASE_URL",
-        )
-    if code == 1046:
-        return CliError(ExitCode.DATABASE, "DATABASE_URL names no database: end it with /DATABASE_NAME")
-    if code in _MYSQL_CANNOT_CONNECT:
-        return CliError(
-            ExitCode.DATABASE,
-            f"cannot connect to MySQL/MariaDB at {_where(url)}: check the host and port in DATABASE_URL "
-            "and that the server is running and reachable",
+            ExitCode.DATABASE, _MYSQL_CONNECTION_PROBLEMS[code].format(where=_where(url), user=user, name=name)
         )
     if "unable to open database file" in text:
         return CliError(

@@ -14,6 +14,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Select
 
 from ses_guard import audit, schema
 from ses_guard.observability import logger
@@ -93,14 +94,18 @@ def read_verdict(account: Mapping[str, Any], disabled_by_guard: bool) -> Verdict
     )
 
 
-def _last_verdict_row(connection: Connection) -> Optional[Mapping[str, Any]]:
+def _verdicts_newest_first() -> Select:
+    """(occurred_at, after_value) of every verdict recorded, the newest first."""
     log = schema.automation_audit_log
-    row = connection.execute(
+    return (
         select(log.c.occurred_at, log.c.after_value)
         .where(log.c.action == audit.ENFORCEMENT_CHANGED, log.c.target == TARGET)
         .order_by(log.c.audit_id.desc())
-        .limit(1)
-    ).first()
+    )
+
+
+def _last_verdict_row(connection: Connection) -> Optional[Mapping[str, Any]]:
+    row = connection.execute(_verdicts_newest_first().limit(1)).first()
     return None if row is None else row._mapping
 
 
@@ -114,13 +119,7 @@ def _breaker_disabled_since(connection: Connection, since: Optional[datetime]) -
 
 
 def _last_seen_enabled(connection: Connection) -> Optional[datetime]:
-    log = schema.automation_audit_log
-    rows = connection.execute(
-        select(log.c.occurred_at, log.c.after_value)
-        .where(log.c.action == audit.ENFORCEMENT_CHANGED, log.c.target == TARGET)
-        .order_by(log.c.audit_id.desc())
-    )
-    for occurred_at, after_value in rows:
+    for occurred_at, after_value in connection.execute(_verdicts_newest_first()):
         verdict = Verdict.from_json(after_value)
         if verdict is not None and verdict.sending_enabled:
             return occurred_at

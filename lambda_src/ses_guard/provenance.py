@@ -1,6 +1,6 @@
 """Where a message comes from: only SES of this account, through the guard's own topic, reaches the database.
 
-Policies on the topic and the queue keep strangers out in AWS; these checks are the second wall, for a
+Policies on the topic and the queue keep other principals out in AWS; these checks are the second wall, for a
 principal of the same account whose own IAM policy allows sns:Publish or sqs:SendMessage on "*".
 What is checked:
 - a record that arrived through SQS carries the SNS envelope of the events topic (EVENTS_TOPIC_ARN; without

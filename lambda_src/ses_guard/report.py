@@ -1,6 +1,6 @@
 """`ses-guard report`: what an on-call reads first in an incident, from the log tables (read only).
 
-Who is mailing strangers right now (by source IP, caller identity and source ARN), who is bouncing or
+Who is mailing unregistered recipients right now (by source IP, caller identity and source ARN), who is bouncing or
 complaining, and how many events of each status arrived, over the last N hours.
 """
 
@@ -25,8 +25,8 @@ class StatusCount:
 
 
 @dataclass(frozen=True)
-class StrangerSource:
-    """Mail to addresses that are not users, from one source (IP, caller identity, sending identity ARN)."""
+class UnregisteredSource:
+    """Mail to unregistered recipients (not users) from one source (IP, caller identity, sending identity ARN)."""
 
     source_ip: Optional[str]
     caller_identity: Optional[str]
@@ -52,7 +52,8 @@ class Report:
     since: datetime
     until: datetime
     statuses: List[StatusCount] = field(default_factory=list)
-    stranger_sources: List[StrangerSource] = field(default_factory=list)
+    # The --json key keeps its first name (a published output): the unregistered recipients' sources.
+    stranger_sources: List[UnregisteredSource] = field(default_factory=list)
     troubled_users: List[TroubledUser] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
@@ -64,9 +65,9 @@ def build(engine: Engine, users: UsersTable, hours: int = 24, top: int = 10, now
     since = until - timedelta(hours=hours)
     report = Report(hours=hours, since=since, until=until)
     known = schema.user_email_log
-    strangers = schema.unvalidated_email_log
+    unregistered = schema.unvalidated_email_log
     with engine.connect() as connection:
-        for table in (known, strangers):
+        for table in (known, unregistered):
             rows = connection.execute(
                 select(table.c.status, func.count())
                 .where(table.c.timestamp >= since)
@@ -76,21 +77,21 @@ def build(engine: Engine, users: UsersTable, hours: int = 24, top: int = 10, now
             report.statuses += [StatusCount(table.name, status, count) for status, count in rows]
 
         events = func.count()
-        source = (strangers.c.source_ip, strangers.c.caller_identity, strangers.c.source_arn)
+        source = (unregistered.c.source_ip, unregistered.c.caller_identity, unregistered.c.source_arn)
         rows = connection.execute(
             select(
                 *source,
                 events,
-                func.count(strangers.c.destination_address.distinct()),
-                func.min(strangers.c.timestamp),
-                func.max(strangers.c.timestamp),
+                func.count(unregistered.c.destination_address.distinct()),
+                func.min(unregistered.c.timestamp),
+                func.max(unregistered.c.timestamp),
             )
-            .where(strangers.c.timestamp >= since)
+            .where(unregistered.c.timestamp >= since)
             .group_by(*source)
             .order_by(events.desc(), *source)
             .limit(top)
         )
-        report.stranger_sources = [StrangerSource(*row) for row in rows]
+        report.stranger_sources = [UnregisteredSource(*row) for row in rows]
 
         bounces = func.sum(case((known.c.status == "Bounce", 1), else_=0))
         complaints = func.sum(case((known.c.status == "Complaint", 1), else_=0))
@@ -135,7 +136,7 @@ def render(report: Report) -> str:
         lines += format_table(["table", "status", "events"], [[s.table, s.status, s.events] for s in report.statuses])
     else:
         lines.append("  (no events)")
-    lines += ["", "Recipients who are not users, by source (EmailNotRegisteredCount)"]
+    lines += ["", "Unregistered recipients (not users), by source (EmailNotRegisteredCount)"]
     if report.stranger_sources:
         lines += format_table(
             ["source IP", "caller identity", "source ARN", "events", "recipients", "first seen", "last seen"],
