@@ -4,8 +4,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime, timedelta, timezone
+
+import pytest
+from botocore.exceptions import ClientError
 
 from ses_guard import cli, handlers, thresholds
 from ses_guard.settings import quota_sync_settings
@@ -16,6 +20,7 @@ from tests.integration.test_automation import (  # noqa: F401 (fixture)
     account,
     alarms,
     audit_entries,
+    logged,
 )
 from tests.support import moto_ses
 
@@ -124,3 +129,25 @@ def test_fractional_thresholds_keep_their_cents_in_the_announcement_and_the_audi
         (WARNING_ALARM, "120", "600.60"),
         (CRITICAL_ALARM, "160", "800.80"),
     ]
+
+
+def test_each_sync_logs_its_figures_and_each_failure_its_reason(account, engine, lambda_context, caplog):
+    moto_ses.set_send_quota(1_000, sent_last_24_hours=125)
+
+    updates = []
+
+    def throttle_the_second_update(**kwargs):
+        updates.append(kwargs)
+        if len(updates) == 2:  # the critical alarm's: the alarms are updated in order of their share
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "PutMetricAlarm")
+
+    account["cloudwatch"].meta.events.register("before-call.cloudwatch.PutMetricAlarm", throttle_the_second_update)
+    with pytest.raises(ClientError, match="Throttling"):
+        handlers.sync_thresholds({}, lambda_context)
+
+    [failure] = logged(caplog, "send-count threshold not updated")
+    assert failure.levelno == logging.ERROR and "Throttling" in failure.reason
+    [synced] = logged(caplog, "send-count thresholds synced")
+    assert synced.levelno == logging.INFO
+    assert (synced.max_24_hour_send, synced.sent_last_24_hours, synced.quota_used_percent) == (1000, 125, 12.5)
+    assert synced.changed_alarms == [WARNING_ALARM]
