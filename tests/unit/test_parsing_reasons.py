@@ -1,0 +1,195 @@
+"""The parser's words for what it rejected or skipped (the reason an operator reads in "record rejected" and in
+the DLQ's investigation) and the values it keeps, cuts or drops (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from ses_guard.parsing import SNS_SOURCE, InboundRecord, InvalidRecord, Skipped, parse_record
+from tests import ses_samples as ses
+
+MESSAGE_ID = "0100018reasons-000000"
+
+
+def delivery():
+    return ses.notification("Delivery", ["a@x.test"], message_id=MESSAGE_ID)
+
+
+def via_sns(message, **envelope):
+    return InboundRecord("r1", {**ses.sns_envelope(message, message_id="sns-1"), **envelope}, via=SNS_SOURCE)
+
+
+def rejection(record):
+    with pytest.raises(InvalidRecord) as raised:
+        parse_record(record)
+    return str(raised.value)
+
+
+def changed(change):
+    message = delivery()
+    change(message)
+    return InboundRecord("r1", message)
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (
+            InboundRecord("r1", "{not json"),
+            "record body is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
+            "(char 1)",
+        ),
+        (InboundRecord("r1", "[1, 2]"), "SES notification is not a JSON object"),
+        (via_sns(delivery(), Type="Weird"), "unexpected SNS message type 'Weird'"),
+        (
+            via_sns("not json"),
+            "SNS Message is not valid JSON: Expecting value: line 1 column 1 (char 0)",
+        ),
+        (changed(lambda m: m.pop("mail")), "Delivery notification has no 'mail' object"),
+        (changed(lambda m: m["mail"].pop("messageId")), "mail.messageId is missing or not a string"),
+        (changed(lambda m: m["mail"].update(messageId="m" * 129)), "mail.messageId is longer than 128 characters"),
+        (changed(lambda m: m["mail"].update(messageId="m\ud800")), "mail.messageId is not valid Unicode"),
+        (changed(lambda m: m["delivery"].update(recipients="a@x.test")), "Delivery recipients are not a list"),
+        (changed(lambda m: m["delivery"].update(recipients=[42])), "recipient address is missing or not a string"),
+        (changed(lambda m: m["delivery"].update(recipients=["   "])), "recipient address is empty"),
+        (
+            changed(lambda m: m["delivery"].update(recipients=["a" * 321])),
+            "recipient address is longer than 320 characters",
+        ),
+        (
+            changed(lambda m: m["delivery"].pop("recipients")),
+            f"Delivery notification for {MESSAGE_ID} names no recipients",
+        ),
+        (
+            changed(lambda m: m["delivery"].update(timestamp="soon")),
+            "timestamp 'soon' is not an ISO 8601 time in UTC's calendar",
+        ),
+        (
+            changed(lambda m: (m["delivery"].pop("timestamp"), m["mail"].pop("timestamp"))),
+            "event has no timestamp",
+        ),
+    ],
+    ids=[
+        "body-not-json",
+        "not-an-object",
+        "sns-type",
+        "sns-message-not-json",
+        "no-mail",
+        "no-message-id",
+        "long-message-id",
+        "lone-surrogate",
+        "recipients-not-a-list",
+        "recipient-not-text",
+        "blank-recipient",
+        "long-recipient",
+        "no-recipients",
+        "unreadable-time",
+        "no-time",
+    ],
+)
+def test_a_rejected_record_says_exactly_why(record, reason):
+    assert rejection(record) == reason
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (
+            InboundRecord("r1", {"Type": "SubscriptionConfirmation", "MessageId": "1", "Message": "confirm"}),
+            "SES test notification sent when the topic was attached",
+        ),
+        (
+            InboundRecord("r1", {"notificationType": "AmazonSnsSubscriptionSucceeded"}),
+            "SES test notification sent when the topic was attached",
+        ),
+        (InboundRecord("r1", {"eventType": "Teleport", "mail": {}}), "unknown SES event type 'Teleport'"),
+        (InboundRecord("r1", {"something": "else"}), "unknown SES event type 'None'"),
+    ],
+    ids=["sns-handshake", "ses-handshake", "unknown-type", "no-type"],
+)
+def test_a_skipped_record_says_why(record, reason):
+    assert parse_record(record) == Skipped(reason)
+
+
+def test_an_identity_notification_of_mail_through_a_configuration_set_says_why_it_is_skipped():
+    message = delivery()
+    message["mail"]["tags"] = {"ses:configuration-set": ["app-b"]}
+
+    assert parse_record(InboundRecord("r1", message)) == Skipped(
+        "identity notification of mail sent through a configuration set"
+    )
+    message["mail"]["tags"] = {"ses:configuration-set": []}
+    assert parse_record(InboundRecord("r1", message)) != Skipped(
+        "identity notification of mail sent through a configuration set"
+    )
+
+
+def test_a_subject_longer_than_its_column_is_cut_and_logged_with_its_length(caplog):
+    message = delivery()
+    message["mail"]["commonHeaders"]["subject"] = "S" * 1200
+
+    with caplog.at_level(logging.WARNING):
+        [event] = parse_record(InboundRecord("r1", message))
+
+    assert event.subject == "S" * 998
+    [line] = [record for record in caplog.records if record.getMessage() == "subject truncated to fit the column"]
+    assert (line.levelno, line.ses_message_id, line.subject_length, line.kept) == (
+        logging.WARNING,
+        MESSAGE_ID,
+        1200,
+        998,
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "stored"),
+    [
+        ("Example App <noreply@example.com>", "noreply@example.com"),
+        ("  noreply@example.com  ", "noreply@example.com"),
+        ("Nobody <>", "Nobody <>"),  # no address inside: kept as it came
+        ("Odd <a@x.test> trailer", "Odd <a@x.test> trailer"),
+        ("x" * 400 + "@example.com", "x" * 320),
+    ],
+)
+def test_the_sender_is_the_address_in_angle_brackets_cut_to_its_column(source, stored):
+    message = delivery()
+    message["mail"]["source"] = source
+
+    [event] = parse_record(InboundRecord("r1", message))
+
+    assert event.source_address == stored
+
+
+def test_free_text_keeps_numbers_drops_other_types_and_replaces_what_utf8_cannot_store():
+    message = delivery()
+    message["mail"]["sourceIp"] = 2130706433  # a number where text belongs: kept as its digits
+    message["mail"]["callerIdentity"] = {"arn": "x"}  # neither text nor a number: not stored
+    message["mail"]["commonHeaders"]["subject"] = "caf\udce9"  # a lone surrogate: replaced
+    message["delivery"]["feedbackId"] = True  # a boolean is no identifier
+
+    [event] = parse_record(InboundRecord("r1", message))
+
+    assert (event.source_ip, event.caller_identity, event.subject, event.feedback_id) == (
+        "2130706433",
+        None,
+        "caf?",
+        None,
+    )
+
+
+def test_tags_give_the_first_of_their_values_and_an_empty_one_gives_nothing():
+    message = ses.notification("Delivery", ["a@x.test"], event_publishing=True, message_id=MESSAGE_ID)
+    message["mail"]["tags"]["ses:source-ip"] = ["192.0.2.7", "192.0.2.8"]
+    message["mail"]["tags"]["ses:caller-identity"] = []
+    message["mail"]["tags"]["ses:configuration-set"] = "plain-string-set"
+
+    [event] = parse_record(InboundRecord("r1", json.dumps(message)))
+
+    assert (event.source_ip, event.caller_identity, event.configuration_set) == (
+        "192.0.2.7",
+        None,
+        "plain-string-set",
+    )
