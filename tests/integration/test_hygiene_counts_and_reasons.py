@@ -1,0 +1,93 @@
+"""What hygiene counts (the window's first instant, every spelling of an address) and the reason it records
+and logs, as an operator reads them in the audit log (issue 17)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from ses_guard import hygiene
+from ses_guard.settings import hygiene_settings
+from tests import ses_samples as ses
+from tests.conftest import both_databases
+from tests.integration.test_hygiene import NOW, audit_log, bounces, load, validated
+
+pytestmark = both_databases
+
+
+def test_a_bounce_at_the_first_instant_of_the_window_counts(engine):
+    # The five bounces at 30 days, 23, 16, 9 and 2 days before the run; the oldest exactly 30 days.
+    load(engine, [ses.notification("Bounce", ["user3@example.com"], event_time=NOW - timedelta(days=30))])
+    load(engine, bounces("user3@example.com", 4, NOW - timedelta(days=2)))
+
+    changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
+
+    assert [(user.user_id, user.bounces) for user in changed] == [(3, 5)]
+
+
+def test_bounces_to_every_spelling_of_an_address_add_up(engine):
+    load(engine, bounces("USER3@Example.com", 3, NOW - timedelta(days=1)))
+    load(engine, bounces(" user3@example.com", 2, NOW - timedelta(days=10)))
+
+    changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
+
+    assert [(user.user_id, user.bounces) for user in changed] == [(3, 5)]
+    assert validated(engine)["user3@example.com"] == 0
+
+
+def test_bounces_and_a_complaint_are_both_in_the_reason(engine):
+    load(engine, bounces("user3@example.com", 5, NOW - timedelta(days=1)))
+    load(engine, [ses.notification("Complaint", ["user3@example.com"], sent=NOW - timedelta(days=3))])
+
+    [changed] = hygiene.run(engine, hygiene_settings({}), now=NOW)
+
+    reason = "5 bounces (Permanent/Transient) and 1 complaint(s) in the last 30 days"
+    assert (changed.bounces, changed.complaints, changed.reason) == (5, 1, reason)
+    [entry] = audit_log(engine)
+    assert entry["reason"] == f"user3@example.com: {reason}"
+
+
+def test_the_reason_says_the_configured_types_and_window(engine):
+    load(engine, bounces("user3@example.com", 2, NOW - timedelta(days=1)))
+    settings = hygiene_settings(
+        {"HYGIENE_BOUNCE_THRESHOLD": "2", "HYGIENE_WINDOW_DAYS": "7", "HYGIENE_BOUNCE_TYPES": "Permanent"}
+    )
+
+    [changed] = hygiene.run(engine, settings, now=NOW)
+
+    assert changed.reason == "2 bounces (Permanent) in the last 7 days"
+
+
+def test_a_complaint_alone_with_complaints_not_invalidating_leaves_bounces_to_decide(engine):
+    load(engine, bounces("user3@example.com", 5, NOW - timedelta(days=1)))
+    load(engine, [ses.notification("Complaint", ["user2@example.com"], sent=NOW - timedelta(days=3))])
+    load(engine, [ses.notification("Complaint", ["user3@example.com"], sent=NOW - timedelta(days=3))])
+
+    changed = hygiene.run(engine, hygiene_settings({"HYGIENE_INVALIDATE_ON_COMPLAINT": "false"}), now=NOW)
+
+    assert [(user.user_id, user.reason) for user in changed] == [
+        (3, "5 bounces (Permanent/Transient) in the last 30 days")
+    ]
+    assert validated(engine)["user2@example.com"] == 1
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_each_run_is_one_log_line_naming_the_users(engine, caplog, dry_run):
+    load(engine, ses.scenario_2(NOW))
+
+    with caplog.at_level(logging.INFO):
+        hygiene.run(engine, hygiene_settings({}), dry_run=dry_run, now=NOW)
+
+    [line] = [record for record in caplog.records if record.getMessage() == "hygiene run"]
+    assert (line.levelno, line.dry_run, line.invalidated_user_ids) == (logging.INFO, dry_run, [3])
+
+
+def test_syncing_the_suppression_list_without_its_client_is_refused_by_name(engine):
+    load(engine, ses.scenario_2(NOW))
+
+    with pytest.raises(ValueError) as raised:
+        hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW)
+
+    assert str(raised.value) == "hygiene with sync_suppression_list needs the sesv2 client"
