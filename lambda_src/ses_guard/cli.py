@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -81,7 +82,7 @@ class Context:
     url: Optional[URL] = None
     _engine: Optional[Engine] = None
 
-    @property
+    @functools.cached_property
     def users(self) -> UsersTable:
         return settings.users_table(self.env)
 

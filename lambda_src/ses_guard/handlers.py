@@ -42,10 +42,8 @@ class Container:
 
     @functools.cached_property
     def metrics(self) -> settings.MetricsSettings:
-        """The service name and metric namespace, applied to the package's logger and metrics once."""
-        metrics_settings = settings.metrics_settings(self.env)
-        observability.configure(metrics_settings)
-        return metrics_settings
+        """The service name and metric namespace of the package's logger and metrics."""
+        return settings.metrics_settings(self.env)
 
     @functools.cached_property
     def engine(self) -> Engine:
@@ -84,7 +82,7 @@ def container() -> Container:
     global _container
     if _container is None:
         _container = Container(os.environ)
-    _container.metrics  # noqa: B018 - read (and applied) once
+    observability.configure(_container.metrics)
     return _container
 
 

@@ -68,13 +68,13 @@ def test_scenario_2_five_bounces_to_user3_over_a_month(engine, lambda_context):
     assert [tuple(row) for row in offenders] == [(3, 5)]
 
 
-def test_scenario_3_mail_to_strangers_is_logged_and_counted(engine, lambda_context, capsys):
+def test_scenario_3_mail_to_unregistered_recipients_is_logged_and_counted(engine, lambda_context, capsys):
     invoke(ses.sqs_event([ses.sns_envelope(n) for n in ses.scenario_3()]), lambda_context)
 
-    strangers = rows(engine, schema.unvalidated_email_log)
-    assert len(strangers) == 10
-    assert {row["source_ip"] for row in strangers} == {ses.ATTACKER_IP}
-    assert sorted(row["destination_address"] for row in strangers) == sorted(
+    unregistered = rows(engine, schema.unvalidated_email_log)
+    assert len(unregistered) == 10
+    assert {row["source_ip"] for row in unregistered} == {ses.ATTACKER_IP}
+    assert sorted(row["destination_address"] for row in unregistered) == sorted(
         f"victim{n}@elsewhere.test" for n in range(1, 11)
     )
     assert rows(engine, schema.user_email_log) == []
@@ -87,8 +87,8 @@ def test_every_event_publishing_type_is_logged_with_its_status(engine, lambda_co
     invoke(ses.sqs_event([ses.sns_envelope(message)]), lambda_context)
 
     [user_row] = rows(engine, schema.user_email_log)
-    [stranger_row] = rows(engine, schema.unvalidated_email_log)
-    assert user_row["status"] == stranger_row["status"] == kind
+    [unregistered_row] = rows(engine, schema.unvalidated_email_log)
+    assert user_row["status"] == unregistered_row["status"] == kind
     assert user_row["source_address"] == ses.SENDER  # 'Example App <noreply@...>' reduced to the address
     assert user_row["source_ip"] == ses.APP_IP  # from the ses:source-ip tag
     assert user_row["caller_identity"] == "app-sender"
@@ -186,8 +186,8 @@ def test_bad_records_fail_alone_and_the_rest_of_the_batch_is_stored(engine, lamb
     users = {row["user_id"]: row for row in rows(engine, schema.user_email_log)}
     assert set(users) == {2, 3}
     assert users[2]["subject"] == "S" * 998
-    strangers = {row["destination_address"] for row in rows(engine, schema.unvalidated_email_log)}
-    assert strangers == {
+    unregistered = {row["destination_address"] for row in rows(engine, schema.unvalidated_email_log)}
+    assert unregistered == {
         "x'; DROP TABLE users; --@evil.test",
         'a"b;--@q.test',
         "jürgen.müller@bücher.de",
@@ -283,14 +283,14 @@ def test_statements_per_batch_do_not_grow_with_its_size(engine):
 def test_a_database_failure_mid_batch_commits_nothing_and_the_redelivery_completes(engine, lambda_context):
     event = ses.sqs_event([ses.sns_envelope(n) for n in ses.scenario_1() + ses.scenario_3()])
 
-    def fail_on_stranger_insert(conn, cursor, statement, *args):
+    def fail_on_unregistered_insert(conn, cursor, statement, *args):
         if "INTO unvalidated_email_log" in statement:
             raise ConnectionError("database went away")
 
-    sa_event.listen(engine, "before_cursor_execute", fail_on_stranger_insert)
+    sa_event.listen(engine, "before_cursor_execute", fail_on_unregistered_insert)
     with pytest.raises(ConnectionError):
         invoke(event, lambda_context)
-    sa_event.remove(engine, "before_cursor_execute", fail_on_stranger_insert)
+    sa_event.remove(engine, "before_cursor_execute", fail_on_unregistered_insert)
     # The user rows were inserted before the failure, in the same transaction: none may remain.
     assert rows(engine, schema.user_email_log) == []
 

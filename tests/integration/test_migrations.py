@@ -56,16 +56,16 @@ def test_the_upgrade_keeps_old_rows_reads_their_codes_and_is_idempotent(database
     assert upgraded.startswith(f"schema upgraded from revision 0002 to {head}: ")
     assert again == f"schema at revision {head}: up to date, nothing changed"
 
-    users_log, strangers_log = schema.user_email_log, schema.unvalidated_email_log
+    users_log, unregistered_log = schema.user_email_log, schema.unvalidated_email_log
     with engine.connect() as connection:
         kept = connection.execute(
             select(users_log.c.ses_message_id, users_log.c.status, users_log.c.enhanced_status_code).order_by(
                 users_log.c.ses_message_id
             )
         ).all()
-        strangers = connection.execute(
-            select(strangers_log.c.destination_address, strangers_log.c.enhanced_status_code)
+        unregistered = connection.execute(
+            select(unregistered_log.c.destination_address, unregistered_log.c.enhanced_status_code)
         ).all()
     engine.dispose()
     assert [tuple(row) for row in kept] == [("m1", "Bounce", "5.1.1"), ("m2", "Delivery", "2.0.0")]
-    assert [tuple(row) for row in strangers] == [("nobody@elsewhere.test", "4.2.2")]
+    assert [tuple(row) for row in unregistered] == [("nobody@elsewhere.test", "4.2.2")]

@@ -37,11 +37,11 @@ def logged(engine, table):
 @pytest.mark.parametrize("event_publishing", [False, True], ids=["identity-notification", "event-publishing"])
 def test_a_complaint_about_a_mail_to_fifty_recipients_is_about_the_one_who_complained(engine, event_publishing):
     """mail.destination lists everyone the mail went to; complainedRecipients, who complained."""
-    strangers = [f"reader{n}@elsewhere.test" for n in range(47)]
+    unregistered = [f"reader{n}@elsewhere.test" for n in range(47)]
     complaint = ses.notification(
         "Complaint",
         ["user2@example.com"],
-        destination=USERS + strangers,
+        destination=USERS + unregistered,
         sent=NOW - timedelta(days=1),
         event_publishing=event_publishing,
     )

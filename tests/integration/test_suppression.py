@@ -70,8 +70,8 @@ def test_a_bouncing_user_is_suppressed_for_bounces(sesv2, engine):
 def test_the_diff_reads_a_list_of_several_pages_and_names_both_sides(sesv2, engine, database_url, monkeypatch, capsys):
     load(engine, ses.scenario_2(NOW))
     hygiene.run(engine, hygiene_settings({}), now=NOW)  # user3 invalidated in the application only
-    strangers = [(f"gone{n:05d}@elsewhere.test", "BOUNCE", LISTED_AT) for n in range(2_400)]
-    moto_sesv2.add_suppressed_destinations([*strangers, ("User2@Example.com", "COMPLAINT", LISTED_AT)])
+    unregistered = [(f"gone{n:05d}@elsewhere.test", "BOUNCE", LISTED_AT) for n in range(2_400)]
+    moto_sesv2.add_suppressed_destinations([*unregistered, ("User2@Example.com", "COMPLAINT", LISTED_AT)])
 
     status, out, _ = run(monkeypatch, capsys, database_url, "suppression", "diff", "--json")
 

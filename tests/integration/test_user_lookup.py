@@ -18,7 +18,7 @@ from tests import ses_samples as ses
 from tests.conftest import both_databases
 
 ACCOUNTS = UsersTable(name="accounts", id_column="id", email_column="mail", validated_column="ok")
-STRANGERS_PER_BATCH = 50
+UNREGISTERED_PER_BATCH = 50
 
 
 def create_accounts(engine, collation: str = "", count: int = 0) -> None:
@@ -40,7 +40,7 @@ def add_account(engine, user_id: int, address: str) -> None:
 
 
 def deliver(store, *recipients: str) -> dict:
-    """user_id by recipient as logged after one Delivery to these recipients (None: logged as a stranger)."""
+    """user_id by recipient as logged after one Delivery to these recipients (None: logged as unregistered)."""
     processor.process([InboundRecord("1", ses.notification("Delivery", list(recipients)))], store, Source())
     with store.engine.connect() as connection:
         users = dict(
@@ -48,8 +48,8 @@ def deliver(store, *recipients: str) -> dict:
                 select(schema.user_email_log.c.destination_address, schema.user_email_log.c.user_id)
             ).all()
         )
-        strangers = connection.execute(select(schema.unvalidated_email_log.c.destination_address)).scalars().all()
-    assert set(users) | set(strangers) >= set(recipients)
+        unregistered = connection.execute(select(schema.unvalidated_email_log.c.destination_address)).scalars().all()
+    assert set(users) | set(unregistered) >= set(recipients)
     return {address: users.get(address) for address in recipients}
 
 
@@ -106,8 +106,8 @@ def test_a_case_insensitive_column_is_searched_through_its_index(engine):
 
     sa_event.listen(engine, "before_cursor_execute", record_lookup)
 
-    strangers = [f"stranger{n}@elsewhere.test" for n in range(STRANGERS_PER_BATCH)]
-    assert deliver(store, "boss@CORP.example", *strangers)["boss@CORP.example"] == 77
+    unregistered = [f"stranger{n}@elsewhere.test" for n in range(UNREGISTERED_PER_BATCH)]
+    assert deliver(store, "boss@CORP.example", *unregistered)["boss@CORP.example"] == 77
     assert store.users.uses_index is True
 
     statement, parameters = lookups[-1]
@@ -116,7 +116,7 @@ def test_a_case_insensitive_column_is_searched_through_its_index(engine):
     # Index ranges over the requested addresses (and the leading-space ones), not a scan of the 2,001 rows.
     assert plan["key"] == "ix_accounts_mail"
     assert plan["type"] == "range"
-    assert int(plan["rows"]) <= STRANGERS_PER_BATCH + 2
+    assert int(plan["rows"]) <= UNREGISTERED_PER_BATCH + 2
 
 
 @pytest.mark.mysql
@@ -167,7 +167,7 @@ def test_a_no_pad_collation_is_normalized_in_sql_so_trailing_spaces_still_match(
 @pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
 @pytest.mark.parametrize("email_lookup", ["auto", "scan"])
 @pytest.mark.parametrize("charset", ["latin1", "utf8mb3"])
-def test_a_recipient_the_users_column_cannot_hold_is_a_stranger_not_a_failed_batch(engine, charset, email_lookup):
+def test_a_recipient_the_users_column_cannot_hold_is_unregistered_not_a_failed_batch(engine, charset, email_lookup):
     # MySQL refuses to compare such a recipient with the column ("Illegal mix of collations"): one odd
     # address would fail its whole batch again and again, and the rest of the batch would go unrecorded.
     create_accounts(engine, f"CHARACTER SET {charset}")
@@ -299,14 +299,14 @@ def test_every_character_set_the_server_ships_looks_users_up_without_failing_a_b
                 continue  # the column cannot hold this address: no user has it
             if stored == address:
                 users[normalize_address(address).upper() if name == "BOSS" else address.lower()] = user_id
-        strangers = [f"{text}.{charset}@corp.example" for text in NOWHERE_BUT_UNICODE]
+        unregistered = [f"{text}.{charset}@corp.example" for text in NOWHERE_BUT_UNICODE]
         store = EventStore(engine, table)
         try:
-            found = deliver(store, *users, *strangers)
+            found = deliver(store, *users, *unregistered)
         except Exception as error:
             failures[charset] = f"batch failed: {type(error).__name__}: {error}"[:200]
             continue
-        expected = {**users, **dict.fromkeys(strangers)}
+        expected = {**users, **dict.fromkeys(unregistered)}
         if found != expected:
             failures[charset] = {k: v for k, v in found.items() if expected[k] != v}
     assert failures == {}

@@ -102,7 +102,7 @@ def test_the_cli_gives_up_on_a_host_that_never_answers_after_its_db_timeout(
 
 @pytest.fixture
 def rows_locked(engine, database_url):
-    """A long job (say, retention) holds the gap lock every new stranger row needs, until the test ends."""
+    """A long job (say, retention) holds the gap lock every new unregistered row needs, until the test ends."""
     session = raw_session(database_url)
     session.begin()
     session.cursor().execute("SELECT * FROM unvalidated_email_log FOR UPDATE")

@@ -45,7 +45,7 @@ def batch(prefix: str, messages) -> list:
 
 
 def scenario_batches():
-    """Three batches of a stream: each stores user rows, stranger rows and unregistered pairs."""
+    """Three batches of a stream: each stores user rows, unregistered rows and unregistered pairs."""
     first = ses.scenario_1()
     second = [*ses.scenario_3()[:5], ses.notification("Bounce", ["user2@example.com", "ghost@elsewhere.test"])]
     third = [*ses.scenario_3()[5:], ses.notification("Complaint", ["user1@example.com"], event_publishing=True)]

@@ -26,7 +26,7 @@ EVENTS_TOPIC = f"arn:aws:sns:us-east-1:{ses.ACCOUNT}:ses-guard-events"
 FOREIGN_ACCOUNT = "999999999999"
 
 
-def strangers(count: int = 10, account: str = ses.ACCOUNT) -> dict:
+def mail_to_unregistered(count: int = 10, account: str = ses.ACCOUNT) -> dict:
     """The forger's payload: one mail to `count` made-up recipients, the default critical threshold."""
     message = ses.notification("Delivery", [f"victim{n}@elsewhere.test" for n in range(count)])
     message["mail"]["sendingAccountId"] = account
@@ -56,21 +56,21 @@ def dropped_lines(log) -> list:
 NOTHING_BUT_THE_GENUINE_ONE = {"user_email_log": 1, "unvalidated_email_log": 0, "unregistered_recipient": 0}
 
 SQS_FORGERIES = {
-    "raw-body-without-sns-envelope": (lambda: strangers(), "not an SNS notification"),
+    "raw-body-without-sns-envelope": (lambda: mail_to_unregistered(), "not an SNS notification"),
     "envelope-from-another-topic": (
-        lambda: ses.sns_envelope(strangers(), topic_arn=EVENTS_TOPIC + "-mine"),
+        lambda: ses.sns_envelope(mail_to_unregistered(), topic_arn=EVENTS_TOPIC + "-mine"),
         "is not the events topic",
     ),
     "envelope-without-topic": (
-        lambda: {key: value for key, value in ses.sns_envelope(strangers()).items() if key != "TopicArn"},
+        lambda: {key: value for key, value in ses.sns_envelope(mail_to_unregistered()).items() if key != "TopicArn"},
         "no SNS topic named",
     ),
     "foreign-sending-account": (
-        lambda: ses.sns_envelope(strangers(account=FOREIGN_ACCOUNT), topic_arn=EVENTS_TOPIC),
+        lambda: ses.sns_envelope(mail_to_unregistered(account=FOREIGN_ACCOUNT), topic_arn=EVENTS_TOPIC),
         f"mail.sendingAccountId is '{FOREIGN_ACCOUNT}', not {ses.ACCOUNT}",
     ),
     "no-sending-account": (
-        lambda: ses.sns_envelope(strangers(account=None), topic_arn=EVENTS_TOPIC),
+        lambda: ses.sns_envelope(mail_to_unregistered(account=None), topic_arn=EVENTS_TOPIC),
         f"mail.sendingAccountId is None, not {ses.ACCOUNT}",
     ),
 }
@@ -101,7 +101,7 @@ def test_a_forged_sqs_message_is_dropped_not_stored_not_counted_not_retried(
 
 def test_without_the_topic_setting_an_envelope_must_name_a_topic_of_this_account(engine, lambda_context, capsys):
     foreign_topic = EVENTS_TOPIC.replace(ses.ACCOUNT, FOREIGN_ACCOUNT)
-    event = ses.sqs_event([genuine(), ses.sns_envelope(strangers(), topic_arn=foreign_topic)])
+    event = ses.sqs_event([genuine(), ses.sns_envelope(mail_to_unregistered(), topic_arn=foreign_topic)])
 
     assert handlers.process_events(event, lambda_context) == {"batchItemFailures": []}
 
@@ -110,18 +110,18 @@ def test_without_the_topic_setting_an_envelope_must_name_a_topic_of_this_account
 
 
 def test_an_sns_trigger_from_another_topic_is_dropped(engine, events_topic, lambda_context):
-    forged = ses.sns_event([strangers()], topic_arn=EVENTS_TOPIC + "-mine")
+    forged = ses.sns_event([mail_to_unregistered()], topic_arn=EVENTS_TOPIC + "-mine")
 
     assert handlers.process_events(forged, lambda_context) == {"recipient_events": 0}
-    assert handlers.process_events(ses.sns_event([strangers(1)], topic_arn=EVENTS_TOPIC), lambda_context) == {
-        "recipient_events": 1
-    }
+    assert handlers.process_events(
+        ses.sns_event([mail_to_unregistered(1)], topic_arn=EVENTS_TOPIC), lambda_context
+    ) == {"recipient_events": 1}
     assert stored(engine)["unregistered_recipient"] == 1
 
 
 def test_the_account_is_the_functions_own(engine, lambda_context):
     """The same message is genuine for the function of its account, foreign for a function of another."""
-    message = ses.sns_envelope(strangers(3))
+    message = ses.sns_envelope(mail_to_unregistered(3))
     lambda_context.invoked_function_arn = lambda_context.invoked_function_arn.replace(ses.ACCOUNT, FOREIGN_ACCOUNT)
     handlers.process_events(ses.sqs_event([message]), lambda_context)
     assert stored(engine)["unregistered_recipient"] == 0
@@ -145,9 +145,9 @@ def test_a_forged_message_sent_to_the_queue_with_same_account_credentials_is_dro
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     sns.publish(TopicArn=topic, Message=json.dumps(ses.notification("Delivery", ["user1@example.com"])))
     for forged in (
-        strangers(),
-        strangers(account=FOREIGN_ACCOUNT),
-        ses.sns_envelope(strangers(), topic_arn=topic + "x"),
+        mail_to_unregistered(),
+        mail_to_unregistered(account=FOREIGN_ACCOUNT),
+        ses.sns_envelope(mail_to_unregistered(), topic_arn=topic + "x"),
     ):
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(forged))
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
@@ -173,7 +173,10 @@ def test_a_forged_message_sent_to_the_queue_with_same_account_credentials_is_dro
 
 def test_the_cli_checks_the_account_when_told_it(engine, monkeypatch):
     """`ses-guard replay` runs outside Lambda: SENDING_ACCOUNT_ID names the account; without it none is checked."""
-    records = [InboundRecord("1", strangers(2, account=FOREIGN_ACCOUNT)), InboundRecord("2", strangers(3))]
+    records = [
+        InboundRecord("1", mail_to_unregistered(2, account=FOREIGN_ACCOUNT)),
+        InboundRecord("2", mail_to_unregistered(3)),
+    ]
     monkeypatch.setenv("SENDING_ACCOUNT_ID", ses.ACCOUNT)
 
     outcome = pipeline.process(records, engine, os.environ)
@@ -187,11 +190,11 @@ def test_a_mixed_event_is_answered_as_its_trigger_and_the_odd_record_dropped(eng
     """A record shaped for the other trigger (a forgery: Lambda never mixes them) is foreign; the reply stays the
     trigger's own: batchItemFailures for SQS, a plain answer (no raise) for SNS."""
     sqs = ses.sqs_event([genuine()])
-    sqs["Records"] += ses.sns_event([strangers()], topic_arn=EVENTS_TOPIC)["Records"]
+    sqs["Records"] += ses.sns_event([mail_to_unregistered()], topic_arn=EVENTS_TOPIC)["Records"]
     assert handlers.process_events(sqs, lambda_context) == {"batchItemFailures": []}
 
     sns = ses.sns_event([ses.notification("Delivery", ["user2@example.com"])], topic_arn=EVENTS_TOPIC)
-    sns["Records"] += ses.sqs_event([ses.sns_envelope(strangers(), topic_arn=EVENTS_TOPIC)])["Records"]
+    sns["Records"] += ses.sqs_event([ses.sns_envelope(mail_to_unregistered(), topic_arn=EVENTS_TOPIC)])["Records"]
     assert handlers.process_events(sns, lambda_context) == {"recipient_events": 1}
 
     assert stored(engine) == {"user_email_log": 2, "unvalidated_email_log": 0, "unregistered_recipient": 0}

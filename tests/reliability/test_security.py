@@ -60,8 +60,8 @@ def test_hostile_recipient_addresses_are_stored_verbatim(engine, lambda_context)
     response = handlers.process_events(ses.sqs_event([ses.sns_envelope(m) for m in messages]), lambda_context)
 
     assert response == {"batchItemFailures": []}
-    strangers = sorted(row[0] for row in _rows(engine, schema.unvalidated_email_log, "destination_address"))
-    assert strangers == sorted(HOSTILE_ADDRESSES)
+    unregistered = sorted(row[0] for row in _rows(engine, schema.unvalidated_email_log, "destination_address"))
+    assert unregistered == sorted(HOSTILE_ADDRESSES)
     [(user_address, user_id)] = _rows(engine, schema.user_email_log, "destination_address", "user_id")
     assert user_address == HOSTILE_USER and user_id == 4  # matched to the user despite the quote
     with engine.connect() as connection:
