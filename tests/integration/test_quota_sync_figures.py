@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from datetime import datetime, timedelta, timezone
@@ -12,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ses_guard import cli, handlers, thresholds
-from ses_guard.settings import quota_sync_settings
+from ses_guard.settings import ConfigurationError, quota_sync_settings
 from tests.conftest import both_databases
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
     CRITICAL_ALARM,
@@ -59,6 +60,7 @@ def quota_used_values(cloudwatch):
         EndTime=datetime.now(timezone.utc) + timedelta(hours=1),
         Period=3600,
         Statistics=["Maximum", "SampleCount"],
+        Unit="Percent",
     )
     return [(point["Maximum"], point["SampleCount"]) for point in statistics["Datapoints"]]
 
@@ -151,3 +153,27 @@ def test_each_sync_logs_its_figures_and_each_failure_its_reason(account, engine,
     assert synced.levelno == logging.INFO
     assert (synced.max_24_hour_send, synced.sent_last_24_hours, synced.quota_used_percent) == (1000, 125, 12.5)
     assert synced.changed_alarms == [WARNING_ALARM]
+
+
+def test_alarms_the_sync_cannot_manage_are_named(account, lambda_context, monkeypatch):
+    monkeypatch.setenv("SEND_COUNT_ALARMS", json.dumps({"zeta-missing": 50, "alpha-missing": 40, WARNING_ALARM: 60}))
+    with pytest.raises(ConfigurationError) as raised:
+        handlers.sync_thresholds({}, lambda_context)
+    assert str(raised.value) == "send-count alarm(s) not found: alpha-missing, zeta-missing"
+
+
+def test_no_alarm_to_manage_is_a_configuration_error(account, lambda_context, monkeypatch):
+    monkeypatch.setenv("SEND_COUNT_ALARMS", "{}")
+    with pytest.raises(ConfigurationError) as raised:
+        handlers.sync_thresholds({}, lambda_context)
+    assert str(raised.value) == "SEND_COUNT_ALARMS names no alarm to manage"
+
+
+def test_a_quota_of_zero_leaves_the_thresholds_as_they_are(account, engine, lambda_context):
+    moto_ses.set_send_quota(0, sent_last_24_hours=5)
+
+    result = handlers.sync_thresholds({}, lambda_context)
+
+    assert (result["quota_is_unlimited"], result["changes"]) == (True, [])
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (120, 160)
