@@ -53,6 +53,8 @@ DISABLE_HINT = (
 )
 
 T = TypeVar("T")
+# The time now, naive UTC (audit.utcnow unless a caller, a test, gives another).
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -395,6 +397,7 @@ def trip(
     evidence: Optional[Evidence] = None,
     evidence_error: Optional[str] = None,
     timeout: timedelta = EVIDENCE_TIMEOUT,
+    clock: Clock = audit.utcnow,
 ) -> List[str]:
     """Disable sending (account-wide or per configuration set), announce it, and record it.
 
@@ -425,7 +428,7 @@ def trip(
         },
     )
     failure = _announce(sns, settings, announcement(alarm, targets, evidence, evidence_error), targets)
-    _record_within(engine, entries, audit.utcnow(), timeout, settings)
+    _record_within(engine, entries, clock(), timeout, settings)
     if failure:
         raise failure
     return targets
@@ -440,6 +443,7 @@ def refuse(
     evidence: Optional[Evidence],
     evidence_error: Optional[str] = None,
     timeout: timedelta = EVIDENCE_TIMEOUT,
+    clock: Clock = audit.utcnow,
 ) -> None:
     """Leave sending on, announce why on the critical topic, and record it (like trip, with the same rules)."""
     targets = _targets(settings)
@@ -448,7 +452,7 @@ def refuse(
     failure = _announce(sns, settings, refusal_announcement(alarm, labels, refusal, evidence, evidence_error), labels)
     reason = f"{alarm.alarm_name} in ALARM, refused: {refusal}"
     entries = [audit.AuditEntry(audit.SENDING_DISABLE_REFUSED, target, reason) for _, target in targets]
-    _record_within(engine, entries, audit.utcnow(), timeout, settings)
+    _record_within(engine, entries, clock(), timeout, settings)
     if failure:
         raise failure
 
@@ -460,6 +464,7 @@ def handle(
     clients: Mapping[str, Any],
     engine: Engine,
     evidence_timeout: timedelta = EVIDENCE_TIMEOUT,
+    clock: Clock = audit.utcnow,
 ) -> BreakerOutcome:
     """Act on each SNS message that is a genuine allowlisted transition into ALARM backed by the guard's own
     evidence; refuse (and announce) one without the evidence; log and ignore everything else (messages is None
@@ -483,7 +488,7 @@ def handle(
             logger.info("breaker ignored an alarm", extra={"alarm": alarm.alarm_name, "reason": reason})
             outcome.ignored.append(str(reason))
             continue
-        now = audit.utcnow()
+        now = clock()
         try:
             rule = evidence_rule(metric_alarm)
         except ValueError as error:
@@ -493,11 +498,21 @@ def handle(
             evidence, evidence_error = _evidence_within(engine, now, home, rule, evidence_timeout)
             refusal = why_refused(rule, evidence, evidence_error, home.account_id)
         if refusal:
-            refuse(alarm, settings, clients["sns"], engine, refusal, evidence, evidence_error, evidence_timeout)
+            refuse(alarm, settings, clients["sns"], engine, refusal, evidence, evidence_error, evidence_timeout, clock)
             outcome.refused.append(refusal)
             continue
         outcome.disabled_targets.extend(
-            trip(alarm, settings, clients["ses"], clients["sns"], engine, evidence, evidence_error, evidence_timeout)
+            trip(
+                alarm,
+                settings,
+                clients["ses"],
+                clients["sns"],
+                engine,
+                evidence,
+                evidence_error,
+                evidence_timeout,
+                clock,
+            )
         )
         outcome.acted_on.append(alarm.alarm_name)
     if messages is None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from sqlalchemy.engine import Engine
 
 from ses_guard import (
+    audit,
     aws,
     breaker,
     database,
@@ -31,13 +33,18 @@ Handler = Callable[[Dict[str, Any], Any], Dict[str, Any]]
 class Container:
     """What one Lambda container reads and creates once, for every invocation after: each function's settings
     (read from `env` when first needed: a bad value fails only the function that reads it), the database
-    engine and the AWS clients (created when first used). Tests give their own engine and clients."""
+    engine and the AWS clients (created when first used), the clock. Tests give their own."""
 
     def __init__(
-        self, env: Mapping[str, str], engine: Optional[Engine] = None, clients: Optional[Mapping[str, Any]] = None
+        self,
+        env: Mapping[str, str],
+        engine: Optional[Engine] = None,
+        clients: Optional[Mapping[str, Any]] = None,
+        clock: Callable[[], datetime] = audit.utcnow,
     ) -> None:
         self.env = env
         self.clients = aws.Clients(clients)
+        self.clock = clock
         self._engine = engine
 
     @functools.cached_property
@@ -133,7 +140,8 @@ def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Subscribed to the critical alert topic: the breaker (see ses_guard.breaker)."""
     home, guard = provenance.Home.of_arn(context.invoked_function_arn), container()
     clients = {name: guard.clients(name) for name in ("ses", "sns", "cloudwatch")}
-    outcome = breaker.handle(lambda_events.sns_messages(event), guard.breaker, home, clients, guard.engine)
+    messages = lambda_events.sns_messages(event)
+    outcome = breaker.handle(messages, guard.breaker, home, clients, guard.engine, clock=guard.clock)
     return asdict(outcome)
 
 
@@ -142,7 +150,7 @@ def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
 def suppress_bouncing_users(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     """Scheduled: hygiene sets validated = 0 for users who keep bouncing or complained."""
     guard = container()
-    invalidated = hygiene.run(guard.engine, guard.hygiene, sesv2=guard.clients("sesv2"))
+    invalidated = hygiene.run(guard.engine, guard.hygiene, now=guard.clock(), sesv2=guard.clients("sesv2"))
     return {"invalidated": [asdict(user) for user in invalidated]}
 
 
