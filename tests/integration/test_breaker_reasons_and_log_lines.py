@@ -9,6 +9,7 @@ import logging
 import os
 
 import pytest
+from sqlalchemy import event as sa_event
 
 from ses_guard import handlers
 from tests import ses_samples as ses
@@ -162,3 +163,30 @@ def test_an_overlong_alarm_text_is_cut_with_a_log_line_saying_how_much(account, 
         (logging.WARNING, "NewStateReason", 5000, 1023),  # CloudWatch's own limits
         (logging.WARNING, "StateChangeTime", 128, 64),
     ]
+
+
+def test_an_unrecorded_trip_is_counted_by_service_in_the_namespace_the_alarms_watch(
+    account, engine, lambda_context, capsys
+):
+    leak_scenario_logged(engine)
+    capsys.readouterr()
+
+    def refuse_audit_rows(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO automation_audit_log"):
+            raise engine.dialect.loaded_dbapi.OperationalError("disk full")
+
+    sa_event.listen(engine, "before_cursor_execute", refuse_audit_rows)
+    try:
+        handlers.disable_sending(alarm_event(), lambda_context)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", refuse_audit_rows)
+
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    [document] = [d for d in documents if "BreakerAuditFailures" in d]
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"], directive["Metrics"]) == (
+        "SESGuard",
+        [["service"]],
+        [{"Name": "BreakerAuditFailures", "Unit": "Count"}],
+    )
+    assert (document["service"], document["BreakerAuditFailures"]) == ("ses-guard", [1.0])
