@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
 from ses_guard import hygiene
 from ses_guard.parsing import InboundRecord
@@ -109,3 +110,18 @@ def test_remove_gives_an_address_a_second_chance_each_step_audited(sesv2, engine
 
     status, out, _ = run(monkeypatch, capsys, database_url, "suppression", "remove", "nobody@example.com")
     assert (status, out) == (1, "nobody@example.com: was not on SES's list\n")
+
+
+def test_remove_revalidates_the_user_the_matching_rule_finds(sesv2, engine, database_url, monkeypatch, capsys):
+    """The address typed by the operator and the one stored match by the one rule (Unicode case, spaces), as
+    everywhere else: not by SQL's LOWER, which leaves ẞ alone on SQLite."""
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO users (user_id, email_address, validated) VALUES (7, ' STRAẞE@Example.com', 0)")
+        )
+
+    status, out, _ = run(
+        monkeypatch, capsys, database_url, "suppression", "remove", "straße@example.com", "--revalidate"
+    )
+
+    assert (status, out) == (0, "straße@example.com: was not on SES's list\nvalidated = 1 again for user(s): 7\n")
