@@ -391,12 +391,7 @@ def _run_sync_thresholds(context: Context) -> Outcome:
     migrate.require_guard_tables(engine)
     clients = context.clients
     report = thresholds.sync(quota_sync, clients("ses"), clients("cloudwatch"), clients("sns"), engine)
-    data = {
-        "max_24_hour_send": report.max_24_hour_send,
-        "sent_last_24_hours": report.sent_last_24_hours,
-        "quota_is_unlimited": report.quota_is_unlimited,
-        "changes": [dataclasses.asdict(change) for change in report.changes],
-    }
+    data = report.as_dict()
     if report.quota_is_unlimited:
         return Outcome(data, "SES quota: unlimited (Max24HourSend -1): the send-count thresholds were left as they are")
     lines = [f"SES quota: {report.max_24_hour_send:,.0f} per 24 h, {report.quota_used_percent:.1f}% used"]

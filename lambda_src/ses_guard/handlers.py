@@ -127,11 +127,7 @@ def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     report = thresholds.sync(
         guard.quota_sync, guard.clients("ses"), guard.clients("cloudwatch"), guard.clients("sns"), guard.engine
     )
-    return {
-        "max_24_hour_send": report.max_24_hour_send,
-        "quota_is_unlimited": report.quota_is_unlimited,
-        "changes": [asdict(c) for c in report.changes],
-    }
+    return report.as_dict()
 
 
 @logger.inject_lambda_context

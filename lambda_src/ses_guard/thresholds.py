@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
 from sqlalchemy.engine import Engine
@@ -36,6 +36,15 @@ class SyncReport:
     @property
     def quota_used_percent(self) -> float:
         return 0.0 if self.quota_is_unlimited else 100.0 * self.sent_last_24_hours / self.max_24_hour_send
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The report as the handler and the command line return it."""
+        return {
+            "max_24_hour_send": self.max_24_hour_send,
+            "sent_last_24_hours": self.sent_last_24_hours,
+            "quota_is_unlimited": self.quota_is_unlimited,
+            "changes": [asdict(change) for change in self.changes],
+        }
 
 
 def threshold_for(max_24_hour_send: float, percent: float) -> float:
