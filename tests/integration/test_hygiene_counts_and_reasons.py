@@ -12,7 +12,7 @@ from ses_guard import hygiene
 from ses_guard.settings import hygiene_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
-from tests.integration.test_hygiene import NOW, audit_log, bounces, load, validated
+from tests.integration.test_hygiene import NOW, audit_log, bounces, bounces_with, load, set_user, validated
 
 pytestmark = both_databases
 
@@ -91,3 +91,31 @@ def test_syncing_the_suppression_list_without_its_client_is_refused_by_name(engi
         hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW)
 
     assert str(raised.value) == "hygiene with sync_suppression_list needs the sesv2 client"
+
+
+@pytest.mark.parametrize(
+    ("bounce_types", "invalidated"), [("Permanent,Transient", [3]), ("Permanent", [])], ids=["counted", "not-a-type"]
+)
+def test_a_bounce_without_a_5xx_code_counts_as_the_type_ses_gave_it(engine, bounce_types, invalidated):
+    # A mailbox over quota for days: SES says Transient, the server a temporary 4.x.x code.
+    load(engine, bounces_with("user3@example.com", "smtp; 452 4.2.2 Mailbox full", "Transient", "MailboxFull"))
+    load(engine, bounces_with("user2@example.com", "", "Transient", "General"))  # no code at all
+
+    changed = hygiene.run(engine, hygiene_settings({"HYGIENE_BOUNCE_TYPES": bounce_types}), now=NOW)
+
+    assert [user.user_id for user in changed] == ([2, 3] if invalidated else [])
+
+
+def test_bounces_are_counted_per_user_when_an_address_changes_hands(engine):
+    """user1's address went to user2 for a while and came back: the bounces logged for each are theirs, not
+    added up (3 for user1, 2 for user2, 5 in all)."""
+    set_user(engine, 1, email_address="shared@example.com")
+    load(engine, bounces("shared@example.com", 3, NOW - timedelta(days=10)))
+    set_user(engine, 1, email_address="user1@new.example.org")
+    set_user(engine, 2, email_address="shared@example.com")
+    load(engine, bounces("shared@example.com", 2, NOW - timedelta(days=1)))
+    set_user(engine, 2, email_address="user2@new.example.org")
+    set_user(engine, 1, email_address="shared@example.com")
+
+    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
+    assert validated(engine)["shared@example.com"] == 1
