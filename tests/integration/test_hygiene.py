@@ -44,6 +44,16 @@ def set_user(engine, user_id, **values):
         )
 
 
+def addresses_may_be_erased(engine):
+    """The users table of an application whose users' addresses may be erased (GDPR): email_address NULL-able."""
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE users RENAME TO users_before"))
+        connection.execute(
+            text("CREATE TABLE users (user_id INTEGER PRIMARY KEY, email_address VARCHAR(320), validated INTEGER)")
+        )
+        connection.execute(text("INSERT INTO users SELECT user_id, email_address, validated FROM users_before"))
+
+
 def bounces(recipient, count, last):
     return [ses.notification("Bounce", [recipient], sent=last - timedelta(days=day)) for day in range(count)]
 
@@ -187,12 +197,7 @@ def test_a_user_who_moved_and_was_validated_again_meanwhile_is_not_touched(engin
 
 
 def test_a_user_whose_address_the_application_erased_meanwhile_is_skipped(engine, monkeypatch):
-    with engine.begin() as connection:  # an application whose users' addresses may be erased (GDPR)
-        connection.execute(text("ALTER TABLE users RENAME TO users_before"))
-        connection.execute(
-            text("CREATE TABLE users (user_id INTEGER PRIMARY KEY, email_address VARCHAR(320), validated INTEGER)")
-        )
-        connection.execute(text("INSERT INTO users SELECT user_id, email_address, validated FROM users_before"))
+    addresses_may_be_erased(engine)
     load(engine, ses.scenario_2(NOW))
     fix_user_after_the_find(monkeypatch, engine, 3, email_address=None)
 

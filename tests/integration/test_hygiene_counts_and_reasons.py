@@ -12,7 +12,16 @@ from ses_guard import hygiene
 from ses_guard.settings import hygiene_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
-from tests.integration.test_hygiene import NOW, audit_log, bounces, bounces_with, load, set_user, validated
+from tests.integration.test_hygiene import (
+    NOW,
+    addresses_may_be_erased,
+    audit_log,
+    bounces,
+    bounces_with,
+    load,
+    set_user,
+    validated,
+)
 
 pytestmark = both_databases
 
@@ -27,13 +36,15 @@ def test_a_bounce_at_the_first_instant_of_the_window_counts(engine):
     assert [(user.user_id, user.bounces) for user in changed] == [(3, 5)]
 
 
-def test_bounces_to_every_spelling_of_an_address_add_up(engine):
+def test_bounces_and_complaints_to_every_spelling_of_an_address_add_up(engine):
     load(engine, bounces("USER3@Example.com", 3, NOW - timedelta(days=1)))
     load(engine, bounces(" user3@example.com", 2, NOW - timedelta(days=10)))
+    for spelling in ("User3@example.com", "user3@EXAMPLE.com"):
+        load(engine, [ses.notification("Complaint", [spelling], sent=NOW - timedelta(days=3))])
 
     changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
 
-    assert [(user.user_id, user.bounces) for user in changed] == [(3, 5)]
+    assert [(user.user_id, user.bounces, user.complaints) for user in changed] == [(3, 5, 2)]
     assert validated(engine)["user3@example.com"] == 0
 
 
@@ -46,7 +57,15 @@ def test_bounces_and_a_complaint_are_both_in_the_reason(engine):
     reason = "5 bounces (Permanent/Transient) and 1 complaint(s) in the last 30 days"
     assert (changed.bounces, changed.complaints, changed.reason) == (5, 1, reason)
     [entry] = audit_log(engine)
-    assert entry["reason"] == f"user3@example.com: {reason}"
+    assert (entry["reason"], entry["occurred_at"]) == (f"user3@example.com: {reason}", NOW)
+
+
+def test_a_complaint_alone_counts_no_bounce(engine):
+    load(engine, [ses.notification("Complaint", ["user2@example.com"], sent=NOW - timedelta(days=3))])
+
+    [changed] = hygiene.run(engine, hygiene_settings({}), now=NOW)
+
+    assert (changed.user_id, changed.bounces, changed.complaints) == (2, 0, 1)
 
 
 def test_the_reason_says_the_configured_types_and_window(engine):
@@ -119,3 +138,15 @@ def test_bounces_are_counted_per_user_when_an_address_changes_hands(engine):
 
     assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
     assert validated(engine)["shared@example.com"] == 1
+
+
+def test_a_user_already_unvalidated_or_without_an_address_is_not_listed_even_in_a_dry_run(engine):
+    addresses_may_be_erased(engine)
+    load(engine, bounces("user3@example.com", 5, NOW - timedelta(days=1)))
+    load(engine, bounces("user2@example.com", 5, NOW - timedelta(days=1)))
+    set_user(engine, 2, validated=0)  # the application did it already
+    set_user(engine, 3, email_address=None)  # the application erased the address
+
+    assert hygiene.run(engine, hygiene_settings({}), dry_run=True, now=NOW) == []
+    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
+    assert audit_log(engine) == []
