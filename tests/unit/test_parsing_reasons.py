@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 
 import pytest
 
-from ses_guard.parsing import SNS_SOURCE, InboundRecord, InvalidRecord, Skipped, parse_record
+from ses_guard.parsing import SNS_SOURCE, InboundRecord, InvalidRecord, Skipped, parse_record, parse_timestamp
 from tests import ses_samples as ses
 
 MESSAGE_ID = "0100018reasons-000000"
@@ -193,3 +194,61 @@ def test_tags_give_the_first_of_their_values_and_an_empty_one_gives_nothing():
         None,
         "plain-string-set",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "mail.messageId is missing or not a string"),
+        (None, "mail.messageId is missing or not a string"),
+    ],
+)
+def test_an_empty_message_id_is_missing(text, reason):
+    assert rejection(changed(lambda m: m["mail"].update(messageId=text))) == reason
+
+
+def test_a_long_unreadable_time_is_quoted_cut_to_64_characters():
+    garbage = "0123456789" * 10
+
+    assert rejection(changed(lambda m: m["delivery"].update(timestamp=garbage))) == (
+        f"timestamp {garbage[:64]!r} is not an ISO 8601 time in UTC's calendar"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2016-01-27T14:59:38.237z", datetime(2016, 1, 27, 14, 59, 38, 237000)),
+        ("2016-01-27T14:59:38.237+00:00", datetime(2016, 1, 27, 14, 59, 38, 237000)),
+        ("2016-01-27T20:44:38.237+05:45", datetime(2016, 1, 27, 14, 59, 38, 237000)),
+        ("2016-01-27T09:59:38.237-05:00", datetime(2016, 1, 27, 14, 59, 38, 237000)),
+    ],
+)
+def test_an_event_time_in_any_offset_is_stored_in_utc(text, expected):
+    assert parse_timestamp(text) == expected
+
+
+def test_a_time_beyond_the_calendar_once_in_utc_is_rejected():
+    assert rejection(changed(lambda m: m["delivery"].update(timestamp="0001-01-01T00:00:00+01:00"))) == (
+        "timestamp '0001-01-01T00:00:00+01:00' is not an ISO 8601 time in UTC's calendar"
+    )
+
+
+@pytest.mark.parametrize(("subject", "stored"), [("", None), ("S" * 998, "S" * 998)])
+def test_an_empty_subject_is_none_and_one_that_fits_is_kept_without_a_log_line(caplog, subject, stored):
+    message = delivery()
+    message["mail"]["commonHeaders"]["subject"] = subject
+
+    with caplog.at_level(logging.WARNING):
+        [event] = parse_record(InboundRecord("r1", message))
+
+    assert event.subject == stored
+    assert caplog.records == []
+
+
+def test_a_rendering_failure_keeps_its_error_as_the_diagnostic():
+    message = ses.notification("Rendering Failure", ["a@x.test"], event_publishing=True)
+
+    [event] = parse_record(InboundRecord("r1", message))
+
+    assert (event.status, event.diagnostic_code) == ("Rendering Failure", "Attribute 'name' is not present")
