@@ -150,3 +150,14 @@ def test_a_user_already_unvalidated_or_without_an_address_is_not_listed_even_in_
     assert hygiene.run(engine, hygiene_settings({}), dry_run=True, now=NOW) == []
     assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
     assert audit_log(engine) == []
+
+
+def test_a_run_and_its_suppressions_are_audited_at_the_runs_time(engine, moto_clients):
+    load(engine, ses.scenario_2(NOW))
+
+    hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=moto_clients["sesv2"])
+
+    assert [(entry["action"], entry["target"], entry["occurred_at"]) for entry in audit_log(engine)] == [
+        ("user_invalidated", "user:3", NOW),
+        ("suppression_added", "user:3", NOW),
+    ]
