@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from botocore.exceptions import ClientError
+from sqlalchemy.exc import OperationalError
 
 from ses_guard import cli, handlers, thresholds
 from ses_guard.settings import ConfigurationError, quota_sync_settings
@@ -21,6 +22,7 @@ from tests.integration.test_automation import (  # noqa: F401 (fixture)
     account,
     alarms,
     audit_entries,
+    database_down,
     logged,
 )
 from tests.support import moto_ses
@@ -177,3 +179,34 @@ def test_a_quota_of_zero_leaves_the_thresholds_as_they_are(account, engine, lamb
     assert (result["quota_is_unlimited"], result["changes"]) == (True, [])
     after = alarms(account["cloudwatch"])
     assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (120, 160)
+
+
+def test_the_audit_reason_of_a_threshold_change_is_the_announcements_first_line(account, engine, lambda_context):
+    moto_ses.set_send_quota(50_000)
+
+    handlers.sync_thresholds({}, lambda_context)
+
+    line = "SES quota 200 -> 50,000: thresholds 120/160 -> 30,000/40,000"
+    assert [(e["target"], e["reason"]) for e in audit_entries(engine)] == [
+        (WARNING_ALARM, line),
+        (CRITICAL_ALARM, line),
+    ]
+
+
+def test_an_unrecorded_or_unannounced_change_is_a_log_line_naming_the_alarms(account, engine, lambda_context, caplog):
+    moto_ses.set_send_quota(50_000)
+    account["sns"].delete_topic(TopicArn=os.environ["WARNING_TOPIC_ARN"])
+
+    with database_down(engine), pytest.raises(OperationalError):
+        handlers.sync_thresholds({}, lambda_context)
+
+    [unrecorded] = logged(caplog, "threshold change not recorded in the audit log")
+    assert (unrecorded.levelno, unrecorded.changed_alarms) == (logging.ERROR, [WARNING_ALARM, CRITICAL_ALARM])
+    assert "database is down" in unrecorded.reason
+    [unannounced] = logged(caplog, "threshold change not announced")
+    assert (unannounced.levelno, unannounced.changed_alarms, unannounced.topic_arn) == (
+        logging.ERROR,
+        [WARNING_ALARM, CRITICAL_ALARM],
+        os.environ["WARNING_TOPIC_ARN"],
+    )
+    assert "NotFound" in unannounced.reason
