@@ -81,58 +81,84 @@ data "aws_iam_policy_document" "ses_publishes" {
   }
 }
 
-data "aws_iam_policy_document" "events_topic" {
-  source_policy_documents = [for document, policy in data.aws_iam_policy_document.ses_publishes : policy.json if document == "events_topic"]
+# An Allow alone lets in any principal of the account whose own IAM policy allows sns:Publish on "*"; these
+# Denies win over any identity policy. On each topic every principal that is no AWS service is refused but the
+# module's functions that announce there (none on the events topic), and every AWS service but one publishing
+# for the topic's own sources: SES for the configuration set and the identities, CloudWatch for the module's
+# alarms (ArnNotEquals and ArnNotLike also hold when a service sends no aws:SourceArn).
+locals {
+  publish_denials = merge(
+    {
+      events = {
+        topic_arn = aws_sns_topic.events.arn
+        principals = {
+          sid    = "NoPrincipalOfAnAccountPublishes"
+          unless = null
+        }
+        services = {
+          sid    = "NoServiceButSESForTheGuardsSourcesPublishes"
+          unless = length(local.ses_source_arns) > 0 ? { test = "ArnNotEquals", variable = "aws:SourceArn", values = local.ses_source_arns } : null
+        }
+      }
+    },
+    {
+      for tier in local.alert_tiers : tier => {
+        topic_arn = aws_sns_topic.alerts[tier].arn
+        principals = {
+          sid    = "NoPrincipalButTheGuardsFunctionsPublishes"
+          unless = length(var.announcer_role_arns[tier]) > 0 ? { test = "ArnNotEquals", variable = "aws:PrincipalArn", values = var.announcer_role_arns[tier] } : null
+        }
+        services = {
+          sid    = "NoServiceButTheGuardsAlarmsPublishes"
+          unless = { test = "ArnNotLike", variable = "aws:SourceArn", values = [local.alarm_source_arn] }
+        }
+      }
+    },
+  )
+}
 
-  # An Allow alone lets in any principal of the account whose own IAM policy allows sns:Publish on "*";
-  # these Denies win over any identity policy. Every principal that is no AWS service is refused...
-  statement {
-    sid       = "NoPrincipalOfAnAccountPublishes"
-    effect    = "Deny"
-    actions   = ["SNS:Publish"]
-    resources = [aws_sns_topic.events.arn]
+data "aws_iam_policy_document" "publish_denials" {
+  for_each = local.publish_denials
 
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
+  dynamic "statement" {
+    # Keyed by the value of aws:PrincipalIsAWSService each statement applies to.
+    for_each = { "false" = each.value.principals, "true" = each.value.services }
 
-    condition {
-      test     = "Bool"
-      variable = "aws:PrincipalIsAWSService"
-      values   = ["false"]
-    }
-  }
+    content {
+      sid       = statement.value.sid
+      effect    = "Deny"
+      actions   = ["SNS:Publish"]
+      resources = [each.value.topic_arn]
 
-  # ...and so is every service publishing for anything but the configuration set and the identities
-  # (ArnNotEquals also holds when a service sends no aws:SourceArn).
-  statement {
-    sid       = "NoServiceButSESForTheGuardsSourcesPublishes"
-    effect    = "Deny"
-    actions   = ["SNS:Publish"]
-    resources = [aws_sns_topic.events.arn]
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
 
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
+      condition {
+        test     = "Bool"
+        variable = "aws:PrincipalIsAWSService"
+        values   = [statement.key]
+      }
 
-    condition {
-      test     = "Bool"
-      variable = "aws:PrincipalIsAWSService"
-      values   = ["true"]
-    }
+      dynamic "condition" {
+        for_each = statement.value.unless == null ? [] : [statement.value.unless]
 
-    dynamic "condition" {
-      for_each = length(local.ses_source_arns) > 0 ? ["ses"] : []
-
-      content {
-        test     = "ArnNotEquals"
-        variable = "aws:SourceArn"
-        values   = local.ses_source_arns
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
       }
     }
   }
+}
+
+data "aws_iam_policy_document" "events_topic" {
+  source_policy_documents = concat(
+    [for document, policy in data.aws_iam_policy_document.ses_publishes : policy.json if document == "events_topic"],
+    [data.aws_iam_policy_document.publish_denials["events"].json],
+  )
 }
 
 resource "aws_sns_topic_policy" "events" {
@@ -142,6 +168,8 @@ resource "aws_sns_topic_policy" "events" {
 
 data "aws_iam_policy_document" "alerts_topic" {
   for_each = local.alert_tiers
+
+  source_policy_documents = [data.aws_iam_policy_document.publish_denials[each.key].json]
 
   statement {
     sid       = "TheGuardsAlarmsPublish"
@@ -161,59 +189,6 @@ data "aws_iam_policy_document" "alerts_topic" {
 
     condition {
       test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.alarm_source_arn]
-    }
-  }
-
-  # Only the module's own functions announce here (quota sync: warning; breaker: critical).
-  statement {
-    sid       = "NoPrincipalButTheGuardsFunctionsPublishes"
-    effect    = "Deny"
-    actions   = ["SNS:Publish"]
-    resources = [aws_sns_topic.alerts[each.key].arn]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:PrincipalIsAWSService"
-      values   = ["false"]
-    }
-
-    dynamic "condition" {
-      for_each = length(var.announcer_role_arns[each.key]) > 0 ? [each.key] : []
-
-      content {
-        test     = "ArnNotEquals"
-        variable = "aws:PrincipalArn"
-        values   = var.announcer_role_arns[each.key]
-      }
-    }
-  }
-
-  statement {
-    sid       = "NoServiceButTheGuardsAlarmsPublishes"
-    effect    = "Deny"
-    actions   = ["SNS:Publish"]
-    resources = [aws_sns_topic.alerts[each.key].arn]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:PrincipalIsAWSService"
-      values   = ["true"]
-    }
-
-    condition {
-      test     = "ArnNotLike"
       variable = "aws:SourceArn"
       values   = [local.alarm_source_arn]
     }
