@@ -1,4 +1,8 @@
 locals {
+  # Every alarm fires on the first period at or beyond its threshold: waiting for a second would leave a leak
+  # unreported for a whole period more (the rates are averages over their period already).
+  evaluation_periods = 1
+
   topic_arns = {
     warning  = var.warning_topic_arn
     critical = var.critical_topic_arn
@@ -111,7 +115,7 @@ resource "aws_cloudwatch_metric_alarm" "send_count" {
   statistic         = "Sum"
   # SES's quota counts a rolling 24 hours; one day is the longest period an alarm can have.
   period              = 86400
-  evaluation_periods  = 1
+  evaluation_periods  = local.evaluation_periods
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = floor(var.daily_send_quota * var.thresholds.send_quota_percent[each.key] / 100)
   treat_missing_data  = "notBreaching"
@@ -135,7 +139,7 @@ resource "aws_cloudwatch_metric_alarm" "reputation" {
   dimensions          = each.value.dimensions
   statistic           = "Average"
   period              = var.periods.reputation
-  evaluation_periods  = 1
+  evaluation_periods  = local.evaluation_periods
   comparison_operator = "GreaterThanOrEqualToThreshold"
   # SES reports the rates as fractions: 5% is 0.05.
   threshold          = each.value.percent / 100
@@ -155,7 +159,7 @@ resource "aws_cloudwatch_metric_alarm" "unregistered_recipients" {
   dimensions          = { service = var.service_name }
   statistic           = "Sum"
   period              = var.periods.unregistered_recipients
-  evaluation_periods  = 1
+  evaluation_periods  = local.evaluation_periods
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = var.thresholds.unregistered_recipients[each.key]
   treat_missing_data  = "notBreaching"
@@ -174,7 +178,7 @@ resource "aws_cloudwatch_metric_alarm" "pipeline" {
   dimensions          = each.value.dimensions
   statistic           = each.value.statistic
   period              = var.periods.pipeline
-  evaluation_periods  = 1
+  evaluation_periods  = local.evaluation_periods
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
@@ -191,7 +195,7 @@ resource "aws_cloudwatch_metric_alarm" "enforcement" {
   alarm_name          = "${var.name}-account-enforcement-critical"
   alarm_description   = "AWS put the SES account under review (PROBATION) or paused it (SHUTDOWN), or sending was disabled by someone other than the guard's breaker. Read the enforcement watch's announcement on the critical topic and aws sesv2 get-account; answer the review case in the AWS Support Center after fixing the cause."
   comparison_operator = "GreaterThanOrEqualToThreshold"
-  evaluation_periods  = 1
+  evaluation_periods  = local.evaluation_periods
   threshold           = 1
   treat_missing_data  = "notBreaching"
   alarm_actions       = [var.critical_topic_arn]

@@ -11,6 +11,11 @@ locals {
     "console.aws.amazon.com",
   )
   service = ["service", var.service_name]
+  # The quota sync and the enforcement watch publish hourly by default (their schedules): one point an hour.
+  hourly = 60 * 60
+  # Two widgets a row on CloudWatch's 24-column grid, each 6 rows high.
+  widget_width  = 12
+  widget_height = 6
 
   # Each widget shows metrics the module alarms on or the functions publish, with the same namespace and
   # dimensions (tests/terraform/test_dashboard.py checks it), and the alarms' lines where there are some.
@@ -18,7 +23,7 @@ locals {
     var.show_quota_usage ? [{
       title       = "Daily send quota used (%), send-count alarm lines"
       metrics     = [[var.quota_metric_namespace, "SendQuotaUsedPercent", local.service[0], local.service[1], { stat = "Maximum" }]]
-      period      = 3600
+      period      = local.hourly
       annotations = var.thresholds.send_quota_percent
     }] : [],
     [
@@ -57,7 +62,7 @@ locals {
         [var.enforcement_metric_namespace, "EnforcementStatus", local.service[0], local.service[1], { stat = "Maximum" }],
         [var.enforcement_metric_namespace, "SendingDisabledByOthers", local.service[0], local.service[1], { stat = "Maximum" }],
       ]
-      period      = 3600
+      period      = local.hourly
       annotations = null
     }] : [],
   )
@@ -69,10 +74,10 @@ resource "aws_cloudwatch_dashboard" "this" {
     widgets = [
       for index, widget in local.widgets : {
         type   = "metric"
-        x      = 12 * (index % 2)
-        y      = 6 * floor(index / 2)
-        width  = 12
-        height = 6
+        x      = local.widget_width * (index % 2)
+        y      = local.widget_height * floor(index / 2)
+        width  = local.widget_width
+        height = local.widget_height
         properties = merge(
           {
             title   = widget.title
