@@ -95,24 +95,22 @@ module "ses_events" {
 module "alarms" {
   source = "./modules/alarms"
 
-  name                         = var.name
-  warning_topic_arn            = module.notifications.warning_topic_arn
-  critical_topic_arn           = module.notifications.critical_topic_arn
-  daily_send_quota             = var.daily_send_quota
-  thresholds                   = local.alarm_thresholds
-  periods                      = local.alarm_periods
-  metrics_namespace            = local.metrics_namespace
-  enforcement_metric_namespace = module.lambdas.enforcement_metrics_namespace
-  service_name                 = var.name
-  processor_function_name      = module.lambdas.processor_function_name
-  automation_function_names    = module.lambdas.automation_function_names
-  queue_name                   = module.lambdas.queue_name
-  dead_letter_queue_name       = module.lambdas.dead_letter_queue_name
-  create_pipeline_alarms       = var.create_pipeline_alarms
-  create_enforcement_alarm     = local.created_functions["watch-enforcement"]
-  create_account_alarms        = local.owns_account
-  configuration_set_name       = module.ses_events.configuration_set_name
-  tags                         = var.tags
+  name                      = var.name
+  warning_topic_arn         = module.notifications.warning_topic_arn
+  critical_topic_arn        = module.notifications.critical_topic_arn
+  daily_send_quota          = var.daily_send_quota
+  thresholds                = local.alarm_thresholds
+  periods                   = local.alarm_periods
+  published_metrics         = module.lambdas.published_metrics
+  processor_function_name   = module.lambdas.processor_function_name
+  automation_function_names = module.lambdas.automation_function_names
+  queue_name                = module.lambdas.queue_name
+  dead_letter_queue_name    = module.lambdas.dead_letter_queue_name
+  create_pipeline_alarms    = var.create_pipeline_alarms
+  create_enforcement_alarm  = local.created_functions["watch-enforcement"]
+  create_account_alarms     = local.owns_account
+  configuration_set_name    = module.ses_events.configuration_set_name
+  tags                      = var.tags
 }
 
 module "lambdas" {
@@ -175,16 +173,13 @@ module "dashboard" {
   source = "./modules/dashboard"
   count  = var.create_dashboard ? 1 : 0
 
-  name                         = var.name
-  metrics_namespace            = local.metrics_namespace
-  enforcement_metric_namespace = module.lambdas.enforcement_metrics_namespace
-  service_name                 = var.name
-  quota_metric_namespace       = module.lambdas.quota_metrics_namespace
-  show_quota_usage             = local.creates["sync-thresholds"]
-  show_enforcement_status      = local.creates["watch-enforcement"]
-  thresholds                   = local.alarm_thresholds
-  periods                      = local.alarm_periods
-  processor_function_name      = module.lambdas.processor_function_name
-  queue_name                   = module.lambdas.queue_name
-  dead_letter_queue_name       = module.lambdas.dead_letter_queue_name
+  name                    = var.name
+  published_metrics       = module.lambdas.published_metrics
+  show_quota_usage        = local.creates["sync-thresholds"]
+  show_enforcement_status = local.creates["watch-enforcement"]
+  thresholds              = local.alarm_thresholds
+  periods                 = local.alarm_periods
+  processor_function_name = module.lambdas.processor_function_name
+  queue_name              = module.lambdas.queue_name
+  dead_letter_queue_name  = module.lambdas.dead_letter_queue_name
 }

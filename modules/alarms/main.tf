@@ -154,9 +154,9 @@ resource "aws_cloudwatch_metric_alarm" "unregistered_recipients" {
 
   alarm_name          = "${var.name}-unregistered-recipients-${each.key}"
   alarm_description   = "SES delivered ${var.thresholds.unregistered_recipients[each.key]} or more mails within ${var.periods.unregistered_recipients} s to addresses that are not users of the application. Look up source_ip and source_arn in unvalidated_email_log: unknown IPs mean leaked credentials (disable and rotate them), known ones a compromised host or someone testing in production."
-  namespace           = var.metrics_namespace
+  namespace           = var.published_metrics.namespace
   metric_name         = "EmailNotRegisteredCount"
-  dimensions          = { service = var.service_name }
+  dimensions          = { service = var.published_metrics.service }
   statistic           = "Sum"
   period              = var.periods.unregistered_recipients
   evaluation_periods  = local.evaluation_periods
@@ -216,9 +216,9 @@ resource "aws_cloudwatch_metric_alarm" "enforcement" {
       id = metric_query.key
 
       metric {
-        namespace   = var.enforcement_metric_namespace
+        namespace   = var.published_metrics.enforcement_namespace
         metric_name = metric_query.value
-        dimensions  = { service = var.service_name }
+        dimensions  = { service = var.published_metrics.service }
         stat        = "Maximum"
         period      = var.enforcement_alarm_period
       }

@@ -10,7 +10,7 @@ locals {
     data.aws_partition.current.partition,
     "console.aws.amazon.com",
   )
-  service = ["service", var.service_name]
+  service = ["service", var.published_metrics.service]
   # The quota sync and the enforcement watch publish hourly by default (their schedules): one point an hour.
   hourly = 60 * 60
   # Two widgets a row on CloudWatch's 24-column grid, each 6 rows high.
@@ -22,7 +22,7 @@ locals {
   widgets = concat(
     var.show_quota_usage ? [{
       title       = "Daily send quota used (%), send-count alarm lines"
-      metrics     = [[var.quota_metric_namespace, "SendQuotaUsedPercent", local.service[0], local.service[1], { stat = "Maximum" }]]
+      metrics     = [[var.published_metrics.quota_namespace, "SendQuotaUsedPercent", local.service[0], local.service[1], { stat = "Maximum" }]]
       period      = local.hourly
       annotations = var.thresholds.send_quota_percent
     }] : [],
@@ -41,7 +41,7 @@ locals {
       },
       {
         title       = "Mail to addresses that are not users (EmailNotRegisteredCount)"
-        metrics     = [[var.metrics_namespace, "EmailNotRegisteredCount", local.service[0], local.service[1], { stat = "Sum" }]]
+        metrics     = [[var.published_metrics.namespace, "EmailNotRegisteredCount", local.service[0], local.service[1], { stat = "Sum" }]]
         period      = var.periods.unregistered_recipients
         annotations = var.thresholds.unregistered_recipients
       },
@@ -59,8 +59,8 @@ locals {
     var.show_enforcement_status ? [{
       title = "AWS's verdict: EnforcementStatus (0 HEALTHY, 1 PROBATION, 2 SHUTDOWN), sending disabled by others"
       metrics = [
-        [var.enforcement_metric_namespace, "EnforcementStatus", local.service[0], local.service[1], { stat = "Maximum" }],
-        [var.enforcement_metric_namespace, "SendingDisabledByOthers", local.service[0], local.service[1], { stat = "Maximum" }],
+        [var.published_metrics.enforcement_namespace, "EnforcementStatus", local.service[0], local.service[1], { stat = "Maximum" }],
+        [var.published_metrics.enforcement_namespace, "SendingDisabledByOthers", local.service[0], local.service[1], { stat = "Maximum" }],
       ]
       period      = local.hourly
       annotations = null

@@ -3,24 +3,9 @@ variable "name" {
   type        = string
 }
 
-variable "metrics_namespace" {
-  description = "CloudWatch namespace of the functions' custom metrics (POWERTOOLS_METRICS_NAMESPACE)."
-  type        = string
-}
-
-variable "service_name" {
-  description = "Value of the custom metrics' only dimension, service (POWERTOOLS_SERVICE_NAME)."
-  type        = string
-}
-
-variable "quota_metric_namespace" {
-  description = "CloudWatch namespace the quota sync publishes SendQuotaUsedPercent to."
-  type        = string
-}
-
-variable "enforcement_metric_namespace" {
-  description = "CloudWatch namespace the enforcement watch publishes EnforcementStatus and SendingDisabledByOthers to."
-  type        = string
+variable "published_metrics" {
+  description = "Where the functions publish their metrics (modules/lambdas' published_metrics): namespace (the processor's, POWERTOOLS_METRICS_NAMESPACE), quota_namespace (the quota sync's), enforcement_namespace (the enforcement watch's), service (the value of their only dimension, service)."
+  type        = object({ namespace = string, quota_namespace = string, enforcement_namespace = string, service = string })
 }
 
 variable "thresholds" {

@@ -80,12 +80,12 @@ output "schedule_rule_names" {
   value       = { for key, rule in aws_cloudwatch_event_rule.schedule : key => rule.name }
 }
 
-output "quota_metrics_namespace" {
-  description = "Namespace of the quota sync's SendQuotaUsedPercent (QUOTA_METRICS_NAMESPACE), the only one its role may write to."
-  value       = local.quota_metrics_namespace
-}
-
-output "enforcement_metrics_namespace" {
-  description = "Namespace of the enforcement watch's EnforcementStatus and SendingDisabledByOthers (ENFORCEMENT_METRICS_NAMESPACE), the only one its role may write to."
-  value       = local.enforcement_metrics_namespace
+output "published_metrics" {
+  description = "Where the functions publish their metrics: namespace (the processor's), quota_namespace (the quota sync's SendQuotaUsedPercent), enforcement_namespace (the enforcement watch's EnforcementStatus and SendingDisabledByOthers), and service, the value of their only dimension (POWERTOOLS_SERVICE_NAME): what the alarms and the dashboard watch."
+  value = {
+    namespace             = var.metrics_namespace
+    quota_namespace       = local.quota_metrics_namespace
+    enforcement_namespace = local.enforcement_metrics_namespace
+    service               = var.name
+  }
 }
