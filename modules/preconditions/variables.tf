@@ -75,7 +75,7 @@ variable "package_inputs" {
 }
 
 variable "renamed_toggles" {
-  description = "Each optional function's toggle under its function's name (current) and under its deprecated name (deprecated), null where not set, keyed by function."
+  description = "Each optional function's toggle, keyed by function: under the function's name (current) and under its deprecated name (deprecated), each null where not set, and the default when neither is."
   type        = map(object({ current = bool, deprecated = bool, default = bool }))
 
   validation {
