@@ -102,10 +102,8 @@ module "alarms" {
   thresholds                = local.alarm_thresholds
   periods                   = local.alarm_periods
   published_metrics         = module.lambdas.published_metrics
-  processor_function_name   = module.lambdas.processor_function_name
+  pipeline                  = module.lambdas.pipeline
   automation_function_names = module.lambdas.automation_function_names
-  queue_name                = module.lambdas.queue_name
-  dead_letter_queue_name    = module.lambdas.dead_letter_queue_name
   create_pipeline_alarms    = var.create_pipeline_alarms
   create_enforcement_alarm  = local.created_functions["watch-enforcement"]
   create_account_alarms     = local.owns_account
@@ -179,7 +177,5 @@ module "dashboard" {
   show_enforcement_status = local.creates["watch-enforcement"]
   thresholds              = local.alarm_thresholds
   periods                 = local.alarm_periods
-  processor_function_name = module.lambdas.processor_function_name
-  queue_name              = module.lambdas.queue_name
-  dead_letter_queue_name  = module.lambdas.dead_letter_queue_name
+  pipeline                = module.lambdas.pipeline
 }

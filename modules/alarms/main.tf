@@ -52,25 +52,25 @@ locals {
       namespace   = "AWS/Lambda"
       metric_name = "Errors"
       statistic   = "Sum"
-      dimensions  = { FunctionName = var.processor_function_name }
+      dimensions  = { FunctionName = var.pipeline.processor_function_name }
       threshold   = var.thresholds.processor_errors
-      description = "The SES event processor (${coalesce(var.processor_function_name, "-")}) failed %s or more times in ${var.periods.pipeline} s. Events are retried and then dead-lettered, so nothing is lost yet: read the function's log group (database unreachable? credentials?)."
+      description = "The SES event processor (${var.pipeline.processor_function_name}) failed %s or more times in ${var.periods.pipeline} s. Events are retried and then dead-lettered, so nothing is lost yet: read the function's log group (database unreachable? credentials?)."
     }
     dead-letters = {
       namespace   = "AWS/SQS"
       metric_name = "ApproximateNumberOfMessagesVisible"
       statistic   = "Maximum"
-      dimensions  = { QueueName = var.dead_letter_queue_name }
+      dimensions  = { QueueName = var.pipeline.dead_letter_queue_name }
       threshold   = var.thresholds.dead_letters
-      description = "%s or more SES events (${coalesce(var.dead_letter_queue_name, "-")}) failed processing repeatedly and were not recorded. Fix the cause from the processor's logs, then redrive the dead-letter queue to the source queue."
+      description = "%s or more SES events (${var.pipeline.dead_letter_queue_name}) failed processing repeatedly and were not recorded. Fix the cause from the processor's logs, then redrive the dead-letter queue to the source queue."
     }
     queue-age = {
       namespace   = "AWS/SQS"
       metric_name = "ApproximateAgeOfOldestMessage"
       statistic   = "Maximum"
-      dimensions  = { QueueName = var.queue_name }
+      dimensions  = { QueueName = var.pipeline.queue_name }
       threshold   = var.thresholds.queue_age_seconds
-      description = "The oldest SES event in ${coalesce(var.queue_name, "-")} has waited %s s or more: the processor is failing, throttled or too slow, and the unregistered-recipient alarms are blind until it catches up."
+      description = "The oldest SES event in ${var.pipeline.queue_name} has waited %s s or more: the processor is failing, throttled or too slow, and the unregistered-recipient alarms are blind until it catches up."
     }
   }
 

@@ -52,7 +52,7 @@ variable "configuration_set_name" {
 }
 
 variable "create_pipeline_alarms" {
-  description = "Create the alarms on the event pipeline's own health (processor errors, dead letters, age of the oldest queued event, failures of the automation functions). Needs processor_function_name, queue_name and dead_letter_queue_name."
+  description = "Create the alarms on the event pipeline's own health (processor errors, dead letters, age of the oldest queued event, failures of the automation functions). Reads pipeline."
   type        = bool
 }
 
@@ -72,19 +72,9 @@ variable "enforcement_alarm_period" {
   default     = 3600
 }
 
-variable "processor_function_name" {
-  description = "Name of the Lambda function that processes the SES events."
-  type        = string
-}
-
-variable "queue_name" {
-  description = "Name of the SQS queue the SES events wait in."
-  type        = string
-}
-
-variable "dead_letter_queue_name" {
-  description = "Name of the SQS queue events land in after failing processing repeatedly."
-  type        = string
+variable "pipeline" {
+  description = "The event pipeline (modules/lambdas' pipeline): processor_function_name, queue_name, dead_letter_queue_name."
+  type        = object({ processor_function_name = string, queue_name = string, dead_letter_queue_name = string })
 }
 
 variable "tags" {

@@ -48,9 +48,9 @@ locals {
       {
         title = "Pipeline: oldest waiting event (s), dead letters, processor errors"
         metrics = [
-          ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name, { stat = "Maximum" }],
-          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.dead_letter_queue_name, { stat = "Maximum", label = "Dead letters" }],
-          ["AWS/Lambda", "Errors", "FunctionName", var.processor_function_name, { stat = "Sum", label = "Processor errors" }],
+          ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.pipeline.queue_name, { stat = "Maximum" }],
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.pipeline.dead_letter_queue_name, { stat = "Maximum", label = "Dead letters" }],
+          ["AWS/Lambda", "Errors", "FunctionName", var.pipeline.processor_function_name, { stat = "Sum", label = "Processor errors" }],
         ]
         period      = var.periods.pipeline
         annotations = null

@@ -23,19 +23,9 @@ variable "periods" {
   type        = object({ reputation = number, unregistered_recipients = number, pipeline = number })
 }
 
-variable "processor_function_name" {
-  description = "Name of the Lambda function that processes the SES events."
-  type        = string
-}
-
-variable "queue_name" {
-  description = "Name of the SQS queue the SES events wait in."
-  type        = string
-}
-
-variable "dead_letter_queue_name" {
-  description = "Name of the event queue's dead-letter queue."
-  type        = string
+variable "pipeline" {
+  description = "The event pipeline (modules/lambdas' pipeline): processor_function_name, queue_name, dead_letter_queue_name."
+  type        = object({ processor_function_name = string, queue_name = string, dead_letter_queue_name = string })
 }
 
 variable "show_quota_usage" {

@@ -3,14 +3,9 @@ output "function_names" {
   value       = { for key, function in local.created_functions : key => function.function_name }
 }
 
-output "processor_function_name" {
-  description = "Name of the function that processes the SES events (process-events)."
-  value       = aws_lambda_function.event_processor.function_name
-}
-
 output "automation_function_names" {
-  description = "Names of the other functions, keyed like function_names."
-  value       = { for key, function in aws_lambda_function.automation : key => function.function_name }
+  description = "Names of the other functions, keyed like function_names. Read from their arguments, not from the functions: the alarms module's for_each over them must be known in every plan, a targeted destroy's included."
+  value       = { for key, arguments in local.function_arguments : key => arguments.function_name if key != local.processor }
 }
 
 output "function_arns" {
@@ -40,9 +35,13 @@ output "announcer_role_arns" {
   }
 }
 
-output "queue_name" {
-  description = "Name of the SQS queue the SES events wait in for the processor."
-  value       = aws_sqs_queue.events.name
+output "pipeline" {
+  description = "What the pipeline alarms and the dashboard watch: processor_function_name, queue_name (the SES event queue), dead_letter_queue_name (where events land after failing event_max_receive_count times)."
+  value = {
+    processor_function_name = aws_lambda_function.event_processor.function_name
+    queue_name              = aws_sqs_queue.events.name
+    dead_letter_queue_name  = aws_sqs_queue.dead_letters.name
+  }
 }
 
 output "queue_arn" {
@@ -53,11 +52,6 @@ output "queue_arn" {
 output "queue_url" {
   description = "URL of the SES event queue."
   value       = aws_sqs_queue.events.id
-}
-
-output "dead_letter_queue_name" {
-  description = "Name of the queue events land in after failing processing event_max_receive_count times."
-  value       = aws_sqs_queue.dead_letters.name
 }
 
 output "dead_letter_queue_arn" {
