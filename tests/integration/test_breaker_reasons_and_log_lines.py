@@ -19,6 +19,7 @@ from tests.integration.test_automation import (  # noqa: F401 (fixture)
     CRITICAL_TOPIC,
     account,
     alarm_event,
+    audit_entries,
     database_down,
     leak_scenario_logged,
     logged,
@@ -190,3 +191,44 @@ def test_an_unrecorded_trip_is_counted_by_service_in_the_namespace_the_alarms_wa
         [{"Name": "BreakerAuditFailures", "Unit": "Count"}],
     )
     assert (document["service"], document["BreakerAuditFailures"]) == ("ses-guard", [1.0])
+
+
+@pytest.mark.parametrize(
+    ("field", "kept", "reason"),
+    [
+        ("AlarmName", 256, "alarm {!r} is not in the breaker's allowlist"),
+        ("AWSAccountId", 64, "alarm comes from account {!r}, not 123456789012"),
+        ("NewStateValue", 64, "alarm state is {!r}, not ALARM"),
+    ],
+)
+def test_a_forged_overlong_value_is_quoted_cut_in_the_reason(account, engine, lambda_context, field, kept, reason):
+    value = "9" * 2000
+    message = alarm_message(**{field: value})
+
+    result = handlers.disable_sending(ses.sns_event([message], topic_arn=CRITICAL_TOPIC), lambda_context)
+
+    assert result["ignored"] == [reason.format(value[:kept])]
+
+
+def test_a_forged_overlong_alarm_arn_is_quoted_cut_in_the_reason(account, engine, lambda_context):
+    arn = f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{BREAKER_ALARM}" + "x" * 2000
+
+    result = handlers.disable_sending(
+        ses.sns_event([alarm_message(AlarmArn=arn)], topic_arn=CRITICAL_TOPIC), lambda_context
+    )
+
+    assert result["ignored"] == [
+        f"AlarmArn {arn[:512]!r} is not 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:{BREAKER_ALARM}'"
+    ]
+
+
+def test_without_a_critical_topic_the_breaker_still_acts_and_records(account, engine, lambda_context, monkeypatch):
+    monkeypatch.delenv("CRITICAL_TOPIC_ARN")
+    leak_scenario_logged(engine)
+
+    result = handlers.disable_sending(alarm_event(), lambda_context)
+
+    assert result["acted_on"] == [BREAKER_ALARM]
+    assert account["ses"].get_account_sending_enabled()["Enabled"] is False
+    assert account["critical"].read() == []
+    assert [(entry["action"], entry["target"]) for entry in audit_entries(engine)] == [("sending_disabled", "account")]
