@@ -153,6 +153,9 @@ def test_a_subject_longer_than_its_column_is_cut_and_logged_with_its_length(capl
         ("Nobody <>", "Nobody <>"),  # no address inside: kept as it came
         ("Odd <a@x.test> trailer", "Odd <a@x.test> trailer"),
         ("x" * 400 + "@example.com", "x" * 320),
+        ("Evil <fake@x.test> <real@example.com>", "real@example.com"),  # the last angle brackets
+        # Past ten addresses' worth of text the source is cut before it is read: no address is looked for.
+        ("x" * 3300 + " <real@example.com>", "x" * 320),
     ],
 )
 def test_the_sender_is_the_address_in_angle_brackets_cut_to_its_column(source, stored):
