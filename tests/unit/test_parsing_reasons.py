@@ -255,3 +255,51 @@ def test_a_rendering_failure_keeps_its_error_as_the_diagnostic():
     [event] = parse_record(InboundRecord("r1", message))
 
     assert (event.status, event.diagnostic_code) == ("Rendering Failure", "Attribute 'name' is not present")
+
+
+def test_every_free_text_field_longer_than_its_column_is_cut_to_it():
+    bounce = ses.notification(
+        "Bounce", ["a@x.test"], message_id=MESSAGE_ID, diagnostic="d" * 5000, event_publishing=True
+    )
+    bounce["mail"].update(sourceIp="1" * 100, sourceArn="a" * 600, callerIdentity="c" * 300, sendingAccountId="9" * 40)
+    bounce["mail"]["tags"]["ses:configuration-set"] = ["s" * 300]
+    bounce["bounce"].update(feedbackId="f" * 300, bounceType="T" * 40, bounceSubType="S" * 70)
+    complaint = ses.notification("Complaint", ["a@x.test"], message_id=MESSAGE_ID, event_publishing=True)
+    complaint["complaint"]["complaintFeedbackType"] = "k" * 70
+
+    [event] = parse_record(InboundRecord("r1", bounce))
+    [complained] = parse_record(InboundRecord("r1", complaint))
+
+    assert {name: len(getattr(event, name)) for name in ("source_ip", "source_arn", "caller_identity")} == {
+        "source_ip": 45,
+        "source_arn": 512,
+        "caller_identity": 255,
+    }
+    assert {
+        name: len(getattr(event, name))
+        for name in ("sending_account_id", "configuration_set", "feedback_id", "bounce_type", "bounce_sub_type")
+    } == {
+        "sending_account_id": 32,
+        "configuration_set": 255,
+        "feedback_id": 255,
+        "bounce_type": 32,
+        "bounce_sub_type": 64,
+    }
+    assert (len(event.diagnostic_code), len(complained.complaint_feedback_type)) == (4000, 64)
+
+
+@pytest.mark.parametrize("kind", ["Send", "Delivery"])
+def test_details_or_headers_of_the_wrong_shape_are_read_as_absent(kind):
+    message = ses.notification(kind, ["a@x.test"], message_id=MESSAGE_ID, event_publishing=True)
+    message[kind.lower()] = "not an object"
+    message["mail"]["commonHeaders"] = ["not", "an", "object"]
+
+    if kind == "Delivery":  # its recipients are in the details
+        assert rejection(InboundRecord("r1", message)) == f"Delivery notification for {MESSAGE_ID} names no recipients"
+        return
+    [event] = parse_record(InboundRecord("r1", message))
+    assert (event.destination_address, event.subject, event.timestamp) == (
+        "a@x.test",
+        None,
+        datetime(2026, 11, 1, 9, 0, 0, 123000),
+    )
