@@ -46,18 +46,23 @@ class TroubledUser:
     last_seen: datetime
 
 
+DEPRECATED_SOURCES_KEY = "stranger_sources"
+
+
 @dataclass
 class Report:
     hours: int
     since: datetime
     until: datetime
     statuses: List[StatusCount] = field(default_factory=list)
-    # The --json key keeps its first name (a published output): the unregistered recipients' sources.
-    stranger_sources: List[UnregisteredSource] = field(default_factory=list)
+    unregistered_sources: List[UnregisteredSource] = field(default_factory=list)
     troubled_users: List[TroubledUser] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        # Deprecated: the first name of unregistered_sources in `report --json`, kept for the scripts that read it.
+        data[DEPRECATED_SOURCES_KEY] = data["unregistered_sources"]
+        return data
 
 
 def build(engine: Engine, users: UsersTable, hours: int = 24, top: int = 10, now: Optional[datetime] = None) -> Report:
@@ -91,7 +96,7 @@ def build(engine: Engine, users: UsersTable, hours: int = 24, top: int = 10, now
             .order_by(events.desc(), *source)
             .limit(top)
         )
-        report.stranger_sources = [UnregisteredSource(*row) for row in rows]
+        report.unregistered_sources = [UnregisteredSource(*row) for row in rows]
 
         bounces = func.sum(case((known.c.status == "Bounce", 1), else_=0))
         complaints = func.sum(case((known.c.status == "Complaint", 1), else_=0))
@@ -137,7 +142,7 @@ def render(report: Report) -> str:
     else:
         lines.append("  (no events)")
     lines += ["", "Unregistered recipients (not users), by source (EmailNotRegisteredCount)"]
-    if report.stranger_sources:
+    if report.unregistered_sources:
         lines += format_table(
             ["source IP", "caller identity", "source ARN", "events", "recipients", "first seen", "last seen"],
             [
@@ -150,7 +155,7 @@ def render(report: Report) -> str:
                     _time(s.first_seen),
                     _time(s.last_seen),
                 ]
-                for s in report.stranger_sources
+                for s in report.unregistered_sources
             ],
         )
     else:

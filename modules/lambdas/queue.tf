@@ -29,6 +29,8 @@ resource "aws_sqs_queue" "events" {
 }
 
 data "aws_iam_policy_document" "events_queue" {
+  source_policy_documents = [module.queue_denials.json]
+
   statement {
     sid       = "TheEventsTopicDelivers"
     actions   = ["sqs:SendMessage"]
@@ -45,37 +47,22 @@ data "aws_iam_policy_document" "events_queue" {
       values   = [var.events_topic_arn]
     }
   }
+}
 
-  # Whoever can send here can forge SES events, and an Allow alone lets in any principal of the account
-  # whose IAM policy allows sqs:SendMessage on "*". The dead-letter queue needs no such statement: SQS
-  # itself moves failed events there. Moving them back (StartMessageMoveTask) sends as the principal that
-  # starts it, so only dead_letter_redrive_role_arns may.
-  statement {
-    sid       = "NoOneButTheEventsTopicSends"
-    effect    = "Deny"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.events.arn]
+# Whoever can send here can forge SES events. The dead-letter queue needs no such statement: SQS itself moves
+# failed events there. Moving them back (StartMessageMoveTask) sends as the principal that starts it, so only
+# dead_letter_redrive_role_arns may.
+module "queue_denials" {
+  source = "../deny-unless"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-
-    # Also true when the request carries no aws:SourceArn, as a principal's own requests do not.
-    condition {
-      test     = "ArnNotEquals"
-      variable = "aws:SourceArn"
-      values   = [var.events_topic_arn]
-    }
-
-    dynamic "condition" {
-      for_each = length(var.dead_letter_redrive_role_arns) > 0 ? ["redrive"] : []
-
-      content {
-        test     = "ArnNotEquals"
-        variable = "aws:PrincipalArn"
-        values   = var.dead_letter_redrive_role_arns
-      }
+  statements = {
+    NoOneButTheEventsTopicSends = {
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.events.arn]
+      conditions = concat(
+        [{ test = "ArnNotEquals", variable = "aws:SourceArn", values = [var.events_topic_arn] }],
+        length(var.dead_letter_redrive_role_arns) > 0 ? [{ test = "ArnNotEquals", variable = "aws:PrincipalArn", values = var.dead_letter_redrive_role_arns }] : [],
+      )
     }
   }
 }

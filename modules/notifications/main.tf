@@ -117,47 +117,25 @@ locals {
   )
 }
 
-data "aws_iam_policy_document" "publish_denials" {
+module "publish_denials" {
+  source   = "../deny-unless"
   for_each = local.publish_denials
 
-  dynamic "statement" {
-    # Keyed by the value of aws:PrincipalIsAWSService each statement applies to.
-    for_each = { "false" = each.value.principals, "true" = each.value.services }
-
-    content {
-      sid       = statement.value.sid
-      effect    = "Deny"
-      actions   = ["SNS:Publish"]
-      resources = [each.value.topic_arn]
-
-      principals {
-        type        = "AWS"
-        identifiers = ["*"]
-      }
-
-      condition {
-        test     = "Bool"
-        variable = "aws:PrincipalIsAWSService"
-        values   = [statement.key]
-      }
-
-      dynamic "condition" {
-        for_each = statement.value.unless == null ? [] : [statement.value.unless]
-
-        content {
-          test     = condition.value.test
-          variable = condition.value.variable
-          values   = condition.value.values
-        }
-      }
-    }
-  }
+  # Keyed by the value of aws:PrincipalIsAWSService each statement applies to.
+  statements = { for applies_to, statement in { "false" = each.value.principals, "true" = each.value.services } : statement.sid => {
+    actions   = ["SNS:Publish"]
+    resources = [each.value.topic_arn]
+    conditions = concat(
+      [{ test = "Bool", variable = "aws:PrincipalIsAWSService", values = [applies_to] }],
+      statement.unless == null ? [] : [statement.unless],
+    )
+  } }
 }
 
 data "aws_iam_policy_document" "events_topic" {
   source_policy_documents = concat(
     [for document, policy in data.aws_iam_policy_document.ses_publishes : policy.json if document == "events_topic"],
-    [data.aws_iam_policy_document.publish_denials["events"].json],
+    [module.publish_denials["events"].json],
   )
 }
 
@@ -169,7 +147,7 @@ resource "aws_sns_topic_policy" "events" {
 data "aws_iam_policy_document" "alerts_topic" {
   for_each = local.alert_tiers
 
-  source_policy_documents = [data.aws_iam_policy_document.publish_denials[each.key].json]
+  source_policy_documents = [module.publish_denials[each.key].json]
 
   statement {
     sid       = "TheGuardsAlarmsPublish"

@@ -429,7 +429,8 @@ def test_report_answers_the_on_calls_first_questions(monkeypatch, capsys, engine
         ("user_email_log", "Bounce"): 3,
         ("user_email_log", "Complaint"): 1,
     }
-    [source] = report["stranger_sources"]
+    [source] = report["unregistered_sources"]
+    assert report["stranger_sources"] == report["unregistered_sources"], "the deprecated key stays for old scripts"
     assert (source["source_ip"], source["caller_identity"], source["events"], source["recipients"]) == (
         ses.ATTACKER_IP,
         "app-sender",
