@@ -4,6 +4,8 @@
 #
 #   make mutation                                  every mutant, from scratch
 #   make mutation MUTANTS='ses_guard.hygiene*'     one module's (or function's) mutants, e.g. while writing tests
+#   make mutation RESUME=1                         carry on an interrupted run (or re-check its survivors with
+#                                                  MUTANTS='names...'): results so far and new tests are kept
 #
 # mutmut names a mutant after its file's path and the tests import ses_guard.*, so it runs in build/mutation/, where
 # the package sits at the top level (links to lambda_src/ses_guard, tests and examples; its configuration is
@@ -19,10 +21,12 @@ $(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
 	$(PIP) install --quiet -r requirements-mutation.txt
 	touch $@
 
-mutation: $(MUTATION_STAMP) bench-mariadb ## Mutation score of the core modules (mutmut, ~30 min; MUTANTS='ses_guard.hygiene*' for one)
+mutation: $(MUTATION_STAMP) bench-mariadb ## Mutation score of the core modules (mutmut; MUTANTS='ses_guard.hygiene*' for one, RESUME=1)
+ifeq ($(RESUME),)
 	rm -rf $(MUTATION_DIR)
 	mkdir -p $(MUTATION_DIR)
 	ln -s $(CURDIR)/lambda_src/ses_guard $(CURDIR)/tests $(CURDIR)/examples $(MUTATION_DIR)/
 	cp tests/mutation/setup.cfg $(MUTATION_DIR)/setup.cfg
+endif
 	cd $(MUTATION_DIR) && $(CURDIR)/$(VENV)/bin/mutmut run --max-children 2 $(if $(MUTANTS),'$(MUTANTS)')
 	$(PY) scripts/mutation_score.py --mutants $(MUTATION_DIR)/mutants --equivalent tests/mutation/equivalent.toml --survivors
