@@ -3,6 +3,7 @@ the DLQ's investigation) and the values it keeps, cuts or drops (issue 17)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import datetime
@@ -303,3 +304,15 @@ def test_details_or_headers_of_the_wrong_shape_are_read_as_absent(kind):
         None,
         datetime(2026, 11, 1, 9, 0, 0, 123000),
     )
+
+
+def test_the_stored_keys_keep_the_format_earlier_releases_stored():
+    """event_key and pair_key are unique keys of rows already stored: a redelivery after an upgrade must find
+    them, so their format never changes (SHA-256 of the parts joined by the unit separator)."""
+    message = ses.notification("Bounce", [" User1@Example.com"], message_id=MESSAGE_ID)
+
+    [event] = parse_record(InboundRecord("r1", message))
+
+    parts = [MESSAGE_ID, "user1@example.com", "Bounce", "2026-11-01T09:00:02.123000"]
+    assert event.event_key == hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    assert event.pair_key == hashlib.sha256("\x1f".join(parts[:2]).encode()).hexdigest()
