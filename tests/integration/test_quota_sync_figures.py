@@ -210,3 +210,13 @@ def test_an_unrecorded_or_unannounced_change_is_a_log_line_naming_the_alarms(acc
         os.environ["WARNING_TOPIC_ARN"],
     )
     assert "NotFound" in unannounced.reason
+
+
+def test_a_share_is_set_to_the_cent(account, engine, lambda_context, monkeypatch):
+    monkeypatch.setenv("SEND_COUNT_ALARMS", json.dumps({WARNING_ALARM: 33.3, CRITICAL_ALARM: 80}))
+    moto_ses.set_send_quota(1_001)
+
+    handlers.sync_thresholds({}, lambda_context)
+
+    after = alarms(account["cloudwatch"])
+    assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (333.33, 800.8)
