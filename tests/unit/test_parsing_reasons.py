@@ -109,8 +109,11 @@ def test_a_rejected_record_says_exactly_why(record, reason):
         ),
         (InboundRecord("r1", {"eventType": "Teleport", "mail": {}}), "unknown SES event type 'Teleport'"),
         (InboundRecord("r1", {"something": "else"}), "unknown SES event type 'None'"),
+        (InboundRecord("r1", {"eventType": "T" * 100, "mail": {}}), f"unknown SES event type {'T' * 64!r}"),
+        # An envelope without its Message is read as a bare notification (of no known type), not a crash.
+        (InboundRecord("r1", {"Type": "Notification", "MessageId": "1"}), "unknown SES event type 'None'"),
     ],
-    ids=["sns-handshake", "ses-handshake", "unknown-type", "no-type"],
+    ids=["sns-handshake", "ses-handshake", "unknown-type", "no-type", "long-type", "envelope-without-message"],
 )
 def test_a_skipped_record_says_why(record, reason):
     assert parse_record(record) == Skipped(reason)
