@@ -5,11 +5,15 @@ word, the evidence's figures, the audit row's before and after values (issue 17)
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
+from botocore.exceptions import ClientError
 
-from ses_guard import audit, handlers
+from ses_guard import audit, breaker, handlers, lambda_events
+from ses_guard import settings as config
 from ses_guard.parsing import InboundRecord
+from ses_guard.provenance import Home
 from tests import ses_samples as ses
 from tests.conftest import both_databases
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
@@ -19,6 +23,7 @@ from tests.integration.test_automation import (  # noqa: F401 (fixture)
     alarm_event,
     audit_entries,
     leak_scenario_logged,
+    logged,
 )
 from tests.integration.test_breaker_evidence import log_unregistered, set_breaker_alarm
 from tests.support import pipeline
@@ -174,3 +179,50 @@ def test_the_refusal_says_the_alarms_window_in_its_unit(
         "the guard's database holds 0 unregistered (message, recipient) pair(s) from account 123456789012 "
         f"recorded in the last {said}, below the alarm's threshold of 10"
     )
+
+
+def test_a_refusal_names_every_configuration_set_it_left_on(account, engine, lambda_context, monkeypatch):
+    monkeypatch.setenv("BREAKER_CONFIGURATION_SETS", '["marketing", "newsletters"]')
+    log_unregistered(engine, 9)
+
+    handlers.disable_sending(alarm_event(), lambda_context)
+
+    [notice] = account["critical"].read()
+    assert notice["Message"].startswith(
+        "ses-guard did NOT disable SES sending for: configuration set marketing, configuration set newsletters\n\n"
+    )
+    assert [(e["action"], e["target"]) for e in audit_entries(engine)] == [
+        ("sending_disable_refused", "configuration-set:marketing"),
+        ("sending_disable_refused", "configuration-set:newsletters"),
+    ]
+
+
+def test_a_refusal_that_cannot_be_announced_is_a_log_line_naming_what_was_left_on(
+    account, engine, lambda_context, caplog
+):
+    log_unregistered(engine, 9)
+    account["sns"].delete_topic(TopicArn=os.environ["CRITICAL_TOPIC_ARN"])
+
+    with pytest.raises(ClientError, match="NotFound"):
+        handlers.disable_sending(alarm_event(), lambda_context)
+
+    [line] = logged(caplog, "breaker could not announce on the critical topic")
+    assert line.targets == ["the whole account"]
+
+
+@pytest.mark.parametrize("evidence", [9, 10], ids=["refused", "tripped"])
+def test_the_audit_row_is_dated_by_the_breakers_clock(account, engine, evidence):
+    log_unregistered(engine, evidence)
+    moment = audit.utcnow().replace(microsecond=0)
+
+    breaker.handle(
+        lambda_events.sns_messages(alarm_event()),
+        config.breaker_settings(os.environ),
+        Home("aws", "us-east-1", ses.ACCOUNT),
+        {name: account[name] for name in ("ses", "sns", "cloudwatch")},
+        engine,
+        clock=lambda: moment,
+    )
+
+    [entry] = audit_entries(engine)
+    assert entry["occurred_at"] == moment
