@@ -46,6 +46,7 @@ def changed(change):
         ),
         (InboundRecord("r1", "[1, 2]"), "SES notification is not a JSON object"),
         (via_sns(delivery(), Type="Weird"), "unexpected SNS message type 'Weird'"),
+        (via_sns(delivery(), Type="W" * 100), f"unexpected SNS message type {'W' * 64!r}"),
         (
             via_sns("not json"),
             "SNS Message is not valid JSON: Expecting value: line 1 column 1 (char 0)",
@@ -78,6 +79,7 @@ def changed(change):
         "body-not-json",
         "not-an-object",
         "sns-type",
+        "long-sns-type",
         "sns-message-not-json",
         "no-mail",
         "no-message-id",
@@ -319,3 +321,9 @@ def test_the_stored_keys_keep_the_format_earlier_releases_stored():
     parts = [MESSAGE_ID, "user1@example.com", "Bounce", "2026-11-01T09:00:02.123000"]
     assert event.event_key == hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     assert event.pair_key == hashlib.sha256("\x1f".join(parts[:2]).encode()).hexdigest()
+
+
+def test_the_sns_message_id_is_kept_cut_to_its_column():
+    [event] = parse_record(InboundRecord("r1", {**ses.sns_envelope(delivery(), message_id="m" * 300)}, via=SNS_SOURCE))
+
+    assert event.aws_sns_message_id == "m" * 255
