@@ -171,7 +171,7 @@ def test_no_alarm_to_manage_is_a_configuration_error(account, lambda_context, mo
     assert str(raised.value) == "SEND_COUNT_ALARMS names no alarm to manage"
 
 
-def test_a_quota_of_zero_leaves_the_thresholds_as_they_are(account, engine, lambda_context):
+def test_a_quota_of_zero_leaves_the_thresholds_as_they_are(account, engine, lambda_context, caplog):
     moto_ses.set_send_quota(0, sent_last_24_hours=5)
 
     result = handlers.sync_thresholds({}, lambda_context)
@@ -179,6 +179,8 @@ def test_a_quota_of_zero_leaves_the_thresholds_as_they_are(account, engine, lamb
     assert (result["quota_is_unlimited"], result["changes"]) == (True, [])
     after = alarms(account["cloudwatch"])
     assert (after[WARNING_ALARM]["Threshold"], after[CRITICAL_ALARM]["Threshold"]) == (120, 160)
+    [line] = logged(caplog, "SES quota is unlimited: send-count thresholds left unchanged")
+    assert (line.max_24_hour_send, line.sent_last_24_hours) == (0, 5)
 
 
 def test_the_audit_reason_of_a_threshold_change_is_the_announcements_first_line(account, engine, lambda_context):
