@@ -226,3 +226,16 @@ def test_the_audit_row_is_dated_by_the_breakers_clock(account, engine, evidence)
 
     [entry] = audit_entries(engine)
     assert entry["occurred_at"] == moment
+
+
+def test_two_mails_to_one_unregistered_recipient_are_two_pairs_of_evidence(account, engine, lambda_context):
+    records = []
+    for n in range(5):
+        for mail in range(2):
+            message = ses.notification("Delivery", [f"victim{n}@elsewhere.test"], message_id=f"0100018two{mail}{n:04d}")
+            records.append(InboundRecord(f"{n}-{mail}", message))
+    pipeline.process(records, engine)
+
+    result = handlers.disable_sending(alarm_event(), lambda_context)
+
+    assert result["acted_on"] == [BREAKER_ALARM]  # 10 pairs: the alarm's threshold
