@@ -140,8 +140,6 @@ class UserLookup:
     @staticmethod
     def _collect(rows: Iterable, wanted: Set[str], found: Dict[str, int]) -> None:
         for address, user_id in rows:
-            if address is None:
-                continue
             if isinstance(address, bytes):  # a binary column: the application's bytes, taken as UTF-8
                 address = address.decode("utf-8", "replace")
             key = normalize_address(address)

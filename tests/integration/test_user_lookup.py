@@ -174,11 +174,14 @@ def test_a_recipient_the_users_column_cannot_hold_is_unregistered_not_a_failed_b
     add_account(engine, 77, "Jöhn@Corp.Example")
     store = EventStore(engine, replace(ACCOUNTS, email_lookup=email_lookup))
 
-    assert deliver(store, "jöhn@corp.example", "\U0001f600@corp.example", "\u03a9\U0001f600@corp.example") == {
-        "jöhn@corp.example": 77,
-        "\U0001f600@corp.example": None,
-        "\u03a9\U0001f600@corp.example": None,
-    }
+    # Ω is in utf8mb3 but not in latin1; 😀 is in neither.
+    recipients = [
+        "jöhn@corp.example",
+        "\u03a9@corp.example",
+        "\U0001f600@corp.example",
+        "\u03a9\U0001f600@corp.example",
+    ]
+    assert deliver(store, *recipients) == {"jöhn@corp.example": 77, **dict.fromkeys(recipients[1:])}
 
 
 @pytest.mark.mysql
