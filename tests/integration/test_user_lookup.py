@@ -174,10 +174,11 @@ def test_a_recipient_the_users_column_cannot_hold_is_unregistered_not_a_failed_b
     add_account(engine, 77, "Jöhn@Corp.Example")
     store = EventStore(engine, replace(ACCOUNTS, email_lookup=email_lookup))
 
-    # Ω is in utf8mb3 but not in latin1; 😀 is in neither.
+    # Ω is in utf8mb3 but not in latin1; U+10000, the first character beyond the BMP, and 😀 are in neither.
     recipients = [
         "jöhn@corp.example",
         "\u03a9@corp.example",
+        "\U00010000@corp.example",
         "\U0001f600@corp.example",
         "\u03a9\U0001f600@corp.example",
     ]
