@@ -90,8 +90,9 @@ def test_the_share_of_the_quota_used_is_published_announced_and_printed(
 ):
     moto_ses.set_send_quota(1_000, sent_last_24_hours=250)
 
-    handlers.sync_thresholds({}, lambda_context)
+    result = handlers.sync_thresholds({}, lambda_context)
 
+    assert (result["max_24_hour_send"], result["sent_last_24_hours"]) == (1_000, 250)
     assert quota_used_values(account["cloudwatch"]) == [(25.0, 1.0)]
     [notice] = account["warning"].read()
     assert notice["Message"].endswith("\n\nQuota used in the last 24 hours: 25.0%")
@@ -102,6 +103,9 @@ def test_the_share_of_the_quota_used_is_published_announced_and_printed(
     assert capsys.readouterr().out == (
         "SES quota: 1,000 per 24 h, 12.5% used\nthresholds already match the quota: nothing changed\n"
     )
+    assert cli.main(["sync-thresholds", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["max_24_hour_send"], printed["sent_last_24_hours"]) == (1_000, 125)
 
 
 def test_the_announcement_of_a_decrease_word_for_word(account, engine, lambda_context):
