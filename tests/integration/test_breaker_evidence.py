@@ -8,7 +8,7 @@ import json
 import os
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -281,4 +281,26 @@ def test_a_slow_ranking_of_senders_does_not_hold_back_a_decided_trip(account, en
     assert (
         "The evidence could not be read from the database: the database did not answer within 1 s"
         in (notice["Message"])
+    )
+
+
+def test_the_alerts_24_hours_end_at_the_alarm_and_start_exactly_a_day_before(engine):
+    """The evidence of the alert counts a send made at the very first millisecond of the 24 hours, not one before."""
+    now = datetime(2026, 11, 30, 12, 0, 0, 123000)
+    first_millisecond = now - breaker.EVIDENCE_WINDOW
+    records = []
+    for label, event_time in (("in", first_millisecond), ("out", first_millisecond - timedelta(milliseconds=1))):
+        message = ses.notification(
+            "Delivery", [f"{label}@elsewhere.test"], source_ip="198.51.100.1", event_time=event_time
+        )
+        message["mail"]["callerIdentity"] = "caller"
+        records.append(InboundRecord(label, message))
+    pipeline.process(records, engine)
+
+    evidence = breaker.gather_evidence(engine, now, ses.ACCOUNT, None, breaker.Evidence())
+
+    assert (evidence.unregistered_sends, evidence.source_ips, evidence.caller_identities) == (
+        1,
+        [("198.51.100.1", 1)],
+        [("caller", 1)],
     )
