@@ -20,21 +20,45 @@ module "preconditions" {
     identities             = length(var.identities)
     create_disable_sending = local.creates["disable-sending"]
   }
-  renamed_toggles = local.function_toggles
+  # Facts only: whether each renamed input is set under its name and under its deprecated name, and if both agree.
+  renamed_inputs = {
+    for name, input in local.renamed_inputs : name => {
+      current    = input.current != null
+      deprecated = input.deprecated != null
+      agree      = input.current == input.deprecated
+    }
+  }
 }
 
 locals {
   owns_account = var.account_resources == "create"
 
-  # Each optional function's toggle, under the function's name, and under the name it had before (deprecated),
-  # which when set still decides; both set to different values fail the plan (modules/preconditions).
-  function_toggles = {
-    sync-thresholds         = { current = var.create_sync_thresholds, deprecated = var.create_quota_sync, default = true }
-    suppress-bouncing-users = { current = var.create_suppress_bouncing_users, deprecated = var.create_bounce_hygiene, default = true }
-    watch-enforcement       = { current = var.create_watch_enforcement, deprecated = var.create_enforcement_watch, default = true }
-    disable-sending         = { current = var.create_disable_sending, deprecated = var.create_sending_breaker, default = false }
+  # The inputs that took their functions' names, under that name (current) and under the name they had before
+  # (deprecated), which when set still decides; both set to different values fail the plan (modules/preconditions).
+  # Neither set means default. README, Upgrading lists them.
+  renamed_inputs = {
+    create_sync_thresholds                          = { current = var.create_sync_thresholds, deprecated = var.create_quota_sync, default = true }
+    create_suppress_bouncing_users                  = { current = var.create_suppress_bouncing_users, deprecated = var.create_bounce_hygiene, default = true }
+    create_watch_enforcement                        = { current = var.create_watch_enforcement, deprecated = var.create_enforcement_watch, default = true }
+    create_disable_sending                          = { current = var.create_disable_sending, deprecated = var.create_sending_breaker, default = false }
+    sync_thresholds_schedule                        = { current = var.sync_thresholds_schedule, deprecated = var.quota_sync_schedule, default = "rate(1 hour)" }
+    suppress_bouncing_users_schedule                = { current = var.suppress_bouncing_users_schedule, deprecated = var.bounce_hygiene_schedule, default = "rate(1 day)" }
+    suppress_bouncing_users_bounce_threshold        = { current = var.suppress_bouncing_users_bounce_threshold, deprecated = var.hygiene_bounce_threshold, default = 5 }
+    suppress_bouncing_users_window_days             = { current = var.suppress_bouncing_users_window_days, deprecated = var.hygiene_window_days, default = 30 }
+    suppress_bouncing_users_bounce_types            = { current = var.suppress_bouncing_users_bounce_types, deprecated = var.hygiene_bounce_types, default = ["Permanent", "Transient"] }
+    suppress_bouncing_users_invalidate_on_complaint = { current = var.suppress_bouncing_users_invalidate_on_complaint, deprecated = var.hygiene_invalidate_on_complaint, default = true }
+    watch_enforcement_schedule                      = { current = var.watch_enforcement_schedule, deprecated = var.enforcement_watch_schedule, default = "rate(1 hour)" }
+    disable_sending_alarms                          = { current = var.disable_sending_alarms, deprecated = var.sending_breaker_alarms, default = ["unregistered-recipients"] }
+    disable_sending_configuration_sets              = { current = var.disable_sending_configuration_sets, deprecated = var.sending_breaker_configuration_sets, default = [] }
   }
-  creates = { for key, toggle in local.function_toggles : key => coalesce(toggle.deprecated, toggle.current, toggle.default) }
+  # The value each of them takes.
+  inputs = {
+    for name, input in local.renamed_inputs : name => input.deprecated != null ? input.deprecated : input.current != null ? input.current : input.default
+  }
+
+  # Each optional function's toggle is create_<function>.
+  optional_functions = ["sync-thresholds", "suppress-bouncing-users", "watch-enforcement", "disable-sending"]
+  creates            = { for key in local.optional_functions : key => local.inputs["create_${replace(key, "-", "_")}"] }
   # The quota sync and the enforcement watch read and act on the whole account: its owner's alone.
   account_functions = ["sync-thresholds", "watch-enforcement"]
   created_functions = { for key, create in local.creates : key => create && (local.owns_account || !contains(local.account_functions, key)) }
@@ -106,6 +130,7 @@ module "alarms" {
   automation_function_names = module.lambdas.automation_function_names
   create_pipeline_alarms    = var.create_pipeline_alarms
   create_enforcement_alarm  = local.created_functions["watch-enforcement"]
+  enforcement_alarm_period  = var.watch_enforcement_alarm_period
   create_account_alarms     = local.owns_account
   configuration_set_name    = module.ses_events.configuration_set_name
   tags                      = var.tags
@@ -148,21 +173,21 @@ module "lambdas" {
   dead_letter_redrive_role_arns   = var.dead_letter_redrive_role_arns
 
   create_functions      = local.created_functions
-  quota_sync_schedule   = var.quota_sync_schedule
+  quota_sync_schedule   = local.inputs.sync_thresholds_schedule
   send_count_alarms     = module.alarms.send_count_alarms
   send_count_alarm_arns = values(module.alarms.send_count_alarm_arns)
 
-  bounce_hygiene_schedule         = var.bounce_hygiene_schedule
-  hygiene_bounce_threshold        = var.hygiene_bounce_threshold
-  hygiene_window_days             = var.hygiene_window_days
-  hygiene_bounce_types            = var.hygiene_bounce_types
-  hygiene_invalidate_on_complaint = var.hygiene_invalidate_on_complaint
+  bounce_hygiene_schedule         = local.inputs.suppress_bouncing_users_schedule
+  hygiene_bounce_threshold        = local.inputs.suppress_bouncing_users_bounce_threshold
+  hygiene_window_days             = local.inputs.suppress_bouncing_users_window_days
+  hygiene_bounce_types            = local.inputs.suppress_bouncing_users_bounce_types
+  hygiene_invalidate_on_complaint = local.inputs.suppress_bouncing_users_invalidate_on_complaint
   sync_suppression_list           = var.sync_suppression_list
 
-  enforcement_watch_schedule = var.enforcement_watch_schedule
+  enforcement_watch_schedule = local.inputs.watch_enforcement_schedule
 
-  breaker_alarm_names        = [for alarm in var.sending_breaker_alarms : module.alarms.critical_alarm_names[alarm]]
-  breaker_configuration_sets = var.sending_breaker_configuration_sets
+  breaker_alarm_names        = [for alarm in local.inputs.disable_sending_alarms : module.alarms.critical_alarm_names[alarm]]
+  breaker_configuration_sets = local.inputs.disable_sending_configuration_sets
 
   tags = var.tags
 }

@@ -577,14 +577,14 @@ variable "create_sync_thresholds" {
   default     = null
 }
 
-variable "quota_sync_schedule" {
-  description = "EventBridge schedule expression of the quota sync."
+variable "sync_thresholds_schedule" {
+  description = "EventBridge schedule expression of the sync-thresholds function. Null, the default, means rate(1 hour)."
   type        = string
-  default     = "rate(1 hour)"
+  default     = null
 
   validation {
-    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.quota_sync_schedule))
-    error_message = "The quota_sync_schedule must be rate(...) or cron(...)."
+    condition     = var.sync_thresholds_schedule == null ? true : can(regex("^(rate|cron)\\(.+\\)$", var.sync_thresholds_schedule))
+    error_message = "The sync_thresholds_schedule must be rate(...) or cron(...)."
   }
 }
 
@@ -594,54 +594,54 @@ variable "create_suppress_bouncing_users" {
   default     = null
 }
 
-variable "bounce_hygiene_schedule" {
-  description = "EventBridge schedule expression of the bounce hygiene."
+variable "suppress_bouncing_users_schedule" {
+  description = "EventBridge schedule expression of the suppress-bouncing-users function. Null, the default, means rate(1 day)."
   type        = string
-  default     = "rate(1 day)"
+  default     = null
 
   validation {
-    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.bounce_hygiene_schedule))
-    error_message = "The bounce_hygiene_schedule must be rate(...) or cron(...)."
+    condition     = var.suppress_bouncing_users_schedule == null ? true : can(regex("^(rate|cron)\\(.+\\)$", var.suppress_bouncing_users_schedule))
+    error_message = "The suppress_bouncing_users_schedule must be rate(...) or cron(...)."
   }
 }
 
-variable "hygiene_bounce_threshold" {
-  description = "Bounces within the window after which a user is no longer mailed (HYGIENE_BOUNCE_THRESHOLD)."
+variable "suppress_bouncing_users_bounce_threshold" {
+  description = "Bounces within the window after which suppress-bouncing-users no longer mails a user (HYGIENE_BOUNCE_THRESHOLD). Null, the default, means 5."
   type        = number
-  default     = 5
+  default     = null
 
   validation {
-    condition     = var.hygiene_bounce_threshold >= 1 && floor(var.hygiene_bounce_threshold) == var.hygiene_bounce_threshold
-    error_message = "The hygiene_bounce_threshold must be a whole number of at least 1."
+    condition     = var.suppress_bouncing_users_bounce_threshold == null ? true : var.suppress_bouncing_users_bounce_threshold >= 1 && floor(var.suppress_bouncing_users_bounce_threshold) == var.suppress_bouncing_users_bounce_threshold
+    error_message = "The suppress_bouncing_users_bounce_threshold must be a whole number of at least 1."
   }
 }
 
-variable "hygiene_window_days" {
-  description = "Days of bounces the hygiene counts (HYGIENE_WINDOW_DAYS)."
+variable "suppress_bouncing_users_window_days" {
+  description = "Days of bounces suppress-bouncing-users counts (HYGIENE_WINDOW_DAYS). Null, the default, means 30."
   type        = number
-  default     = 30
+  default     = null
 
   validation {
-    condition     = var.hygiene_window_days >= 1 && floor(var.hygiene_window_days) == var.hygiene_window_days
-    error_message = "The hygiene_window_days must be a whole number of at least 1."
+    condition     = var.suppress_bouncing_users_window_days == null ? true : var.suppress_bouncing_users_window_days >= 1 && floor(var.suppress_bouncing_users_window_days) == var.suppress_bouncing_users_window_days
+    error_message = "The suppress_bouncing_users_window_days must be a whole number of at least 1."
   }
 }
 
-variable "hygiene_bounce_types" {
-  description = "SES bounce types the hygiene counts (HYGIENE_BOUNCE_TYPES)."
+variable "suppress_bouncing_users_bounce_types" {
+  description = "SES bounce types suppress-bouncing-users counts (HYGIENE_BOUNCE_TYPES). Null, the default, means [\"Permanent\", \"Transient\"]."
   type        = list(string)
-  default     = ["Permanent", "Transient"]
+  default     = null
 
   validation {
-    condition     = length(var.hygiene_bounce_types) > 0 && alltrue([for t in var.hygiene_bounce_types : contains(["Permanent", "Transient", "Undetermined"], t)])
-    error_message = "The hygiene_bounce_types must be a non-empty subset of Permanent, Transient, Undetermined."
+    condition     = var.suppress_bouncing_users_bounce_types == null ? true : length(var.suppress_bouncing_users_bounce_types) > 0 && alltrue([for t in var.suppress_bouncing_users_bounce_types : contains(["Permanent", "Transient", "Undetermined"], t)])
+    error_message = "The suppress_bouncing_users_bounce_types must be a non-empty subset of Permanent, Transient, Undetermined."
   }
 }
 
-variable "hygiene_invalidate_on_complaint" {
-  description = "Also stop mailing users who complained (HYGIENE_INVALIDATE_ON_COMPLAINT)."
+variable "suppress_bouncing_users_invalidate_on_complaint" {
+  description = "suppress-bouncing-users also stops mailing users who complained (HYGIENE_INVALIDATE_ON_COMPLAINT). Null, the default, means true."
   type        = bool
-  default     = true
+  default     = null
 }
 
 variable "sync_suppression_list" {
@@ -656,14 +656,25 @@ variable "create_watch_enforcement" {
   default     = null
 }
 
-variable "enforcement_watch_schedule" {
-  description = "EventBridge schedule expression of the enforcement watch."
+variable "watch_enforcement_schedule" {
+  description = "EventBridge schedule expression of the watch-enforcement function. Null, the default, means rate(1 hour)."
   type        = string
-  default     = "rate(1 hour)"
+  default     = null
 
   validation {
-    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.enforcement_watch_schedule))
-    error_message = "The enforcement_watch_schedule must be rate(...) or cron(...)."
+    condition     = var.watch_enforcement_schedule == null ? true : can(regex("^(rate|cron)\\(.+\\)$", var.watch_enforcement_schedule))
+    error_message = "The watch_enforcement_schedule must be rate(...) or cron(...)."
+  }
+}
+
+variable "watch_enforcement_alarm_period" {
+  description = "Period of the watch-enforcement alarm (account-enforcement-critical), in seconds: at least the interval of watch_enforcement_schedule, so that every period holds a reading."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.watch_enforcement_alarm_period >= 60 && var.watch_enforcement_alarm_period <= 86400 && var.watch_enforcement_alarm_period % 60 == 0
+    error_message = "The watch_enforcement_alarm_period must be a multiple of 60 between 60 and 86400 seconds."
   }
 }
 
@@ -674,34 +685,35 @@ variable "create_dashboard" {
 }
 
 variable "create_disable_sending" {
-  description = "Create the disable-sending function (the sending breaker), on the critical topic, which disables SES sending when one of sending_breaker_alarms goes to ALARM. It never re-enables sending; see the runbook. Null, the default, means false."
+  description = "Create the disable-sending function (the sending breaker), on the critical topic, which disables SES sending when one of disable_sending_alarms goes to ALARM. It never re-enables sending; see the runbook. Null, the default, means false."
   type        = bool
   default     = null
 }
 
-variable "sending_breaker_alarms" {
-  description = "Which critical alarms make the sending breaker stop sending: any of unregistered-recipients, bounce-rate, complaint-rate, send-count."
+variable "disable_sending_alarms" {
+  description = "Which critical alarms make disable-sending stop sending: any of unregistered-recipients, bounce-rate, complaint-rate, send-count. Null, the default, means [\"unregistered-recipients\"]."
   type        = list(string)
-  default     = ["unregistered-recipients"]
+  default     = null
 
   validation {
-    condition     = length(var.sending_breaker_alarms) > 0 && alltrue([for alarm in var.sending_breaker_alarms : contains(["unregistered-recipients", "bounce-rate", "complaint-rate", "send-count"], alarm)])
-    error_message = "The sending_breaker_alarms must be a non-empty subset of unregistered-recipients, bounce-rate, complaint-rate, send-count."
+    condition     = var.disable_sending_alarms == null ? true : length(var.disable_sending_alarms) > 0 && alltrue([for alarm in var.disable_sending_alarms : contains(["unregistered-recipients", "bounce-rate", "complaint-rate", "send-count"], alarm)])
+    error_message = "The disable_sending_alarms must be a non-empty subset of unregistered-recipients, bounce-rate, complaint-rate, send-count."
   }
 }
 
-variable "sending_breaker_configuration_sets" {
-  description = "Configuration sets the breaker disables. Empty disables sending for the whole account, which also stops mail that does not use a configuration set, as leaked credentials usually do."
+variable "disable_sending_configuration_sets" {
+  description = "Configuration sets disable-sending disables. Empty disables sending for the whole account, which also stops mail that does not use a configuration set, as leaked credentials usually do. Null, the default, means []."
   type        = list(string)
-  default     = []
+  default     = null
 
   validation {
-    condition     = alltrue([for name in var.sending_breaker_configuration_sets : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
-    error_message = "Each configuration set name must be 1-64 letters, digits, hyphens or underscores."
+    condition     = var.disable_sending_configuration_sets == null ? true : alltrue([for name in var.disable_sending_configuration_sets : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
+    error_message = "Each configuration set name in disable_sending_configuration_sets must be 1-64 letters, digits, hyphens or underscores."
   }
 }
 
-# The toggles' names before they took their functions' names; main.tf reads each with its replacement.
+# The names the toggles and the functions' inputs had before they took their functions' names; main.tf reads
+# each with its replacement (local.renamed_inputs).
 variable "create_quota_sync" {
   description = "Deprecated: use create_sync_thresholds (the same toggle under its function's name, sync-thresholds). When set, it still decides; set together with create_sync_thresholds to another value, it fails the plan."
   type        = bool
@@ -724,4 +736,98 @@ variable "create_sending_breaker" {
   description = "Deprecated: use create_disable_sending (the same toggle under its function's name, disable-sending). When set, it still decides; set together with create_disable_sending to another value, it fails the plan."
   type        = bool
   default     = null
+}
+
+variable "quota_sync_schedule" {
+  description = "Deprecated: use sync_thresholds_schedule (the same input under its function's name, sync-thresholds). When set, it still decides; set together with sync_thresholds_schedule to another value, it fails the plan."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.quota_sync_schedule == null ? true : can(regex("^(rate|cron)\\(.+\\)$", var.quota_sync_schedule))
+    error_message = "The quota_sync_schedule must be rate(...) or cron(...)."
+  }
+}
+
+variable "bounce_hygiene_schedule" {
+  description = "Deprecated: use suppress_bouncing_users_schedule (the same input under its function's name, suppress-bouncing-users). When set, it still decides; set together with suppress_bouncing_users_schedule to another value, it fails the plan."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bounce_hygiene_schedule == null ? true : can(regex("^(rate|cron)\\(.+\\)$", var.bounce_hygiene_schedule))
+    error_message = "The bounce_hygiene_schedule must be rate(...) or cron(...)."
+  }
+}
+
+variable "hygiene_bounce_threshold" {
+  description = "Deprecated: use suppress_bouncing_users_bounce_threshold (the same input under its function's name, suppress-bouncing-users). When set, it still decides; set together with suppress_bouncing_users_bounce_threshold to another value, it fails the plan."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.hygiene_bounce_threshold == null ? true : var.hygiene_bounce_threshold >= 1 && floor(var.hygiene_bounce_threshold) == var.hygiene_bounce_threshold
+    error_message = "The hygiene_bounce_threshold must be a whole number of at least 1."
+  }
+}
+
+variable "hygiene_window_days" {
+  description = "Deprecated: use suppress_bouncing_users_window_days (the same input under its function's name, suppress-bouncing-users). When set, it still decides; set together with suppress_bouncing_users_window_days to another value, it fails the plan."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.hygiene_window_days == null ? true : var.hygiene_window_days >= 1 && floor(var.hygiene_window_days) == var.hygiene_window_days
+    error_message = "The hygiene_window_days must be a whole number of at least 1."
+  }
+}
+
+variable "hygiene_bounce_types" {
+  description = "Deprecated: use suppress_bouncing_users_bounce_types (the same input under its function's name, suppress-bouncing-users). When set, it still decides; set together with suppress_bouncing_users_bounce_types to another value, it fails the plan."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.hygiene_bounce_types == null ? true : length(var.hygiene_bounce_types) > 0 && alltrue([for t in var.hygiene_bounce_types : contains(["Permanent", "Transient", "Undetermined"], t)])
+    error_message = "The hygiene_bounce_types must be a non-empty subset of Permanent, Transient, Undetermined."
+  }
+}
+
+variable "hygiene_invalidate_on_complaint" {
+  description = "Deprecated: use suppress_bouncing_users_invalidate_on_complaint (the same input under its function's name, suppress-bouncing-users). When set, it still decides; set together with suppress_bouncing_users_invalidate_on_complaint to another value, it fails the plan."
+  type        = bool
+  default     = null
+}
+
+variable "enforcement_watch_schedule" {
+  description = "Deprecated: use watch_enforcement_schedule (the same input under its function's name, watch-enforcement). When set, it still decides; set together with watch_enforcement_schedule to another value, it fails the plan."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.enforcement_watch_schedule == null ? true : can(regex("^(rate|cron)\\(.+\\)$", var.enforcement_watch_schedule))
+    error_message = "The enforcement_watch_schedule must be rate(...) or cron(...)."
+  }
+}
+
+variable "sending_breaker_alarms" {
+  description = "Deprecated: use disable_sending_alarms (the same input under its function's name, disable-sending). When set, it still decides; set together with disable_sending_alarms to another value, it fails the plan."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.sending_breaker_alarms == null ? true : length(var.sending_breaker_alarms) > 0 && alltrue([for alarm in var.sending_breaker_alarms : contains(["unregistered-recipients", "bounce-rate", "complaint-rate", "send-count"], alarm)])
+    error_message = "The sending_breaker_alarms must be a non-empty subset of unregistered-recipients, bounce-rate, complaint-rate, send-count."
+  }
+}
+
+variable "sending_breaker_configuration_sets" {
+  description = "Deprecated: use disable_sending_configuration_sets (the same input under its function's name, disable-sending). When set, it still decides; set together with disable_sending_configuration_sets to another value, it fails the plan."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.sending_breaker_configuration_sets == null ? true : alltrue([for name in var.sending_breaker_configuration_sets : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
+    error_message = "Each configuration set name in sending_breaker_configuration_sets must be 1-64 letters, digits, hyphens or underscores."
+  }
 }

@@ -34,11 +34,11 @@ module "ses_guard" {
   subnet_ids         = var.subnet_ids
   security_group_ids = var.security_group_ids
 
-  event_processor_max_concurrency = 5
-  hygiene_bounce_threshold        = 5
-  hygiene_window_days             = 30
-  sync_suppression_list           = true
+  event_processor_max_concurrency          = 5
+  suppress_bouncing_users_bounce_threshold = 5
+  suppress_bouncing_users_window_days      = 30
+  sync_suppression_list                    = true
 
   create_disable_sending = true
-  sending_breaker_alarms = ["unregistered-recipients"]
+  disable_sending_alarms = ["unregistered-recipients"]
 }

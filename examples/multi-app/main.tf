@@ -24,7 +24,7 @@ module "shop" {
   database_url = var.shop_database_url
 
   create_disable_sending = true
-  sending_breaker_alarms = ["unregistered-recipients"]
+  disable_sending_alarms = ["unregistered-recipients"]
 }
 
 # An application only: its configuration set, event pipeline, database, its alarms (including its

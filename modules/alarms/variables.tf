@@ -67,7 +67,7 @@ variable "create_enforcement_alarm" {
 }
 
 variable "enforcement_alarm_period" {
-  description = "Period of the enforcement alarm, in seconds: at least the enforcement watch's schedule, so that every period holds a reading."
+  description = "Period of the enforcement alarm, in seconds: at least the interval of the watch-enforcement function's schedule, so that every period holds a reading (the root module's watch_enforcement_alarm_period)."
   type        = number
   default     = 3600
 }

@@ -74,12 +74,12 @@ variable "package_inputs" {
   }
 }
 
-variable "renamed_toggles" {
-  description = "Each optional function's toggle, keyed by function: under the function's name (current) and under its deprecated name (deprecated), each null where not set, and the default when neither is."
-  type        = map(object({ current = bool, deprecated = bool, default = bool }))
+variable "renamed_inputs" {
+  description = "Each root module input that took its function's name, keyed by that name: whether it is set under that name (current) and under the name it had before (deprecated), and whether the two values are equal (agree)."
+  type        = map(object({ current = bool, deprecated = bool, agree = bool }))
 
   validation {
-    condition     = alltrue([for toggle in values(var.renamed_toggles) : toggle.current == null || toggle.deprecated == null || toggle.current == toggle.deprecated])
-    error_message = "Set each function's toggle once: create_quota_sync, create_bounce_hygiene, create_enforcement_watch and create_sending_breaker are the deprecated names of create_sync_thresholds, create_suppress_bouncing_users, create_watch_enforcement and create_disable_sending, and a pair set to different values contradicts itself. Keep the new name only."
+    condition     = alltrue([for input in values(var.renamed_inputs) : !(input.current && input.deprecated) || input.agree])
+    error_message = "Set each renamed input once, under its function's name: an input and its deprecated name set to different values contradict each other. Keep the new name only. The deprecated names and their replacements: create_quota_sync (create_sync_thresholds), create_bounce_hygiene (create_suppress_bouncing_users), create_enforcement_watch (create_watch_enforcement), create_sending_breaker (create_disable_sending), quota_sync_schedule (sync_thresholds_schedule), bounce_hygiene_schedule (suppress_bouncing_users_schedule), enforcement_watch_schedule (watch_enforcement_schedule), hygiene_bounce_threshold, hygiene_window_days, hygiene_bounce_types, hygiene_invalidate_on_complaint (suppress_bouncing_users_bounce_threshold, _window_days, _bounce_types, _invalidate_on_complaint), sending_breaker_alarms, sending_breaker_configuration_sets (disable_sending_alarms, disable_sending_configuration_sets)."
   }
 }

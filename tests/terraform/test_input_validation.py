@@ -38,10 +38,27 @@ WRONG_INPUTS = {
     "secret that is no ARN": ({"db_secret_arn": '"app-db"'}, "must be a Secrets Manager secret ARN"),
     "key of another service": ({"kms_key_arn": '"arn:aws:sns:eu-west-1:123456789012:topic"'}, "must be a KMS key ARN"),
     "runtime that is not Python": ({"lambda_runtime": '"nodejs20.x"'}, "must be a Python 3 Lambda runtime"),
-    "schedule that is no expression": ({"quota_sync_schedule": '"hourly"'}, "must be rate(...) or cron(...)"),
+    "schedule that is no expression": ({"sync_thresholds_schedule": '"hourly"'}, "must be rate(...) or cron(...)"),
     "breaker alarm that does not exist": (
-        {"sending_breaker_alarms": '["everything"]'},
+        {"disable_sending_alarms": '["everything"]'},
         "subset of unregistered-recipients",
+    ),
+    # A deprecated name is validated like its replacement: when set, its value is the one used.
+    "schedule that is no expression, under its deprecated name": (
+        {"quota_sync_schedule": '"hourly"'},
+        "The quota_sync_schedule must be rate(...) or cron(...).",
+    ),
+    "breaker alarm that does not exist, under its deprecated name": (
+        {"sending_breaker_alarms": '["everything"]'},
+        "The sending_breaker_alarms must be a non-empty subset of unregistered-recipients",
+    ),
+    "hygiene threshold that is no whole number, under its deprecated name": (
+        {"hygiene_bounce_threshold": "2.5"},
+        "The hygiene_bounce_threshold must be a whole number of at least 1.",
+    ),
+    "enforcement alarm period that is no whole minute": (
+        {"watch_enforcement_alarm_period": "90"},
+        "The watch_enforcement_alarm_period must be a multiple of 60 between 60 and 86400 seconds.",
     ),
     "name with spaces": ({"name": '"ses guard"'}, NAME_RULE),
     # CloudFormation stack names take letters, digits and hyphens only, and start with a letter.
@@ -107,6 +124,11 @@ def test_wrong_input_is_refused_with_its_reason(root_config, case):
 
 
 # Terraform 1.0 cannot validate two variables together; the module fails the plan instead, before AWS would.
+RENAMED_INPUT_SET_TWICE = (
+    "Set each renamed input once, under its function's name: an input and its deprecated name set to different "
+    "values contradict each other. Keep the new name only. The deprecated names and their replacements: "
+    "create_quota_sync (create_sync_thresholds),"
+)
 WRONG_COMBINATIONS = {
     "no database": (
         {"db_secret_arn": "null"},
@@ -150,8 +172,19 @@ WRONG_COMBINATIONS = {
     ),
     "a deprecated toggle contradicting its replacement": (
         {"create_quota_sync": "false", "create_sync_thresholds": "true"},
-        "Set each function's toggle once: create_quota_sync, create_bounce_hygiene, create_enforcement_watch and "
-        "create_sending_breaker are the deprecated names of create_sync_thresholds,",
+        RENAMED_INPUT_SET_TWICE,
+    ),
+    "a deprecated schedule contradicting its replacement": (
+        {"quota_sync_schedule": '"rate(2 hours)"', "sync_thresholds_schedule": '"rate(3 hours)"'},
+        RENAMED_INPUT_SET_TWICE,
+    ),
+    "deprecated bounce types contradicting their replacement": (
+        {"hygiene_bounce_types": '["Permanent"]', "suppress_bouncing_users_bounce_types": '["Transient"]'},
+        RENAMED_INPUT_SET_TWICE,
+    ),
+    "deprecated breaker alarms contradicting their replacement, one the default": (
+        {"sending_breaker_alarms": '["bounce-rate"]', "disable_sending_alarms": '["unregistered-recipients"]'},
+        RENAMED_INPUT_SET_TWICE,
     ),
     "large batches without a batching window": (
         {"event_batch_size": "100", "event_batching_window_seconds": "0"},
@@ -195,6 +228,108 @@ def test_a_toggle_under_its_new_or_its_deprecated_name_leaves_its_function_out(r
         "ses-guard-suppress-bouncing-users",
         "ses-guard-watch-enforcement",
     ]
+
+
+# The functions' inputs took their functions' names too; each value differs from the default, so that a name the
+# module ignored would show.
+RENAMED_INPUTS = {
+    # deprecated name: (name, value)
+    "quota_sync_schedule": ("sync_thresholds_schedule", '"rate(2 hours)"'),
+    "bounce_hygiene_schedule": ("suppress_bouncing_users_schedule", '"cron(0 3 * * ? *)"'),
+    "enforcement_watch_schedule": ("watch_enforcement_schedule", '"rate(30 minutes)"'),
+    "hygiene_bounce_threshold": ("suppress_bouncing_users_bounce_threshold", "7"),
+    "hygiene_window_days": ("suppress_bouncing_users_window_days", "14"),
+    "hygiene_bounce_types": ("suppress_bouncing_users_bounce_types", '["Permanent"]'),
+    "hygiene_invalidate_on_complaint": ("suppress_bouncing_users_invalidate_on_complaint", "false"),
+    "sending_breaker_alarms": ("disable_sending_alarms", '["bounce-rate", "unregistered-recipients"]'),
+    "sending_breaker_configuration_sets": ("disable_sending_configuration_sets", '["newsletter"]'),
+}
+
+
+def planned_values(directory, arguments):
+    """Every resource's planned values and every data source read at plan, by address, for a call with these
+    arguments (values known only at apply, such as the topics' ARNs, are absent)."""
+    (directory / "ses-guard-lambda.zip").write_bytes(b"only hashed by the plan")
+    write_call(directory, {**VALID, **arguments, "create_disable_sending": "true", "lambda_runtime": '"python3.8"'})
+    plan = run(directory, "plan", "-input=false", "-no-color", "-out=renamed.tfplan")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    shown = json.loads(run(directory, "show", "-json", "renamed.tfplan").stdout)
+    resources = [
+        *planned_resources(shown["planned_values"]["root_module"]),
+        *planned_resources(shown["prior_state"]["values"]["root_module"]),
+    ]
+    return {resource["address"]: resource.get("values") for resource in resources}
+
+
+def function_settings(planned):
+    """What a user would check: each schedule's expression, the hygiene's environment, the configuration sets
+    the breaker may disable."""
+    lambdas = "module.ses_guard.module.lambdas."
+    schedules = {
+        address.split('"')[1]: values["schedule_expression"]
+        for address, values in planned.items()
+        if address.startswith(lambdas + "aws_cloudwatch_event_rule.schedule[")
+    }
+    hygiene = planned[lambdas + 'aws_lambda_function.automation["suppress-bouncing-users"]']
+    breaker_policy = planned.get(lambdas + "data.aws_iam_policy_document.disable_configuration_set_sending[0]")
+    return {
+        "schedules": schedules,
+        "hygiene": {
+            name: value for name, value in hygiene["environment"][0]["variables"].items() if name.startswith("HYGIENE_")
+        },
+        "breaker_configuration_sets": breaker_policy and json.loads(breaker_policy["json"])["Statement"][0]["Resource"],
+    }
+
+
+def test_the_renamed_inputs_under_their_new_or_their_deprecated_names_plan_the_same(root_config):
+    under_new_names = planned_values(root_config, dict(RENAMED_INPUTS.values()))
+    under_old_names = planned_values(root_config, {old: value for old, (_, value) in RENAMED_INPUTS.items()})
+    assert under_new_names == under_old_names
+    assert function_settings(under_new_names) == {
+        "schedules": {
+            "sync-thresholds": "rate(2 hours)",
+            "suppress-bouncing-users": "cron(0 3 * * ? *)",
+            "watch-enforcement": "rate(30 minutes)",
+        },
+        "hygiene": {
+            "HYGIENE_BOUNCE_THRESHOLD": "7",
+            "HYGIENE_WINDOW_DAYS": "14",
+            "HYGIENE_BOUNCE_TYPES": "Permanent",
+            "HYGIENE_INVALIDATE_ON_COMPLAINT": "false",
+        },
+        "breaker_configuration_sets": f"arn:aws:ses:{harness.REGION}:123456789012:configuration-set/newsletter",
+    }
+
+
+def test_the_renamed_inputs_keep_their_defaults_and_agree_when_set_twice_alike(root_config):
+    # Set under both names to one value: no contradiction. Set under neither: the defaults as before.
+    both = {**dict(RENAMED_INPUTS.values()), **{old: value for old, (_, value) in RENAMED_INPUTS.items()}}
+    assert function_settings(planned_values(root_config, both))["schedules"]["sync-thresholds"] == "rate(2 hours)"
+    assert function_settings(planned_values(root_config, {})) == {
+        "schedules": {
+            "sync-thresholds": "rate(1 hour)",
+            "suppress-bouncing-users": "rate(1 day)",
+            "watch-enforcement": "rate(1 hour)",
+        },
+        "hygiene": {
+            "HYGIENE_BOUNCE_THRESHOLD": "5",
+            "HYGIENE_WINDOW_DAYS": "30",
+            "HYGIENE_BOUNCE_TYPES": "Permanent,Transient",
+            "HYGIENE_INVALIDATE_ON_COMPLAINT": "true",
+        },
+        # None: the breaker may disable sending for the whole account.
+        "breaker_configuration_sets": None,
+    }
+
+
+def enforcement_alarm_periods(planned):
+    alarm = planned["module.ses_guard.module.alarms.aws_cloudwatch_metric_alarm.enforcement[0]"]
+    return {query["metric"][0]["period"] for query in alarm["metric_query"] if query["metric"]}
+
+
+def test_the_enforcement_alarm_period_is_set_from_the_root(root_config):
+    assert enforcement_alarm_periods(planned_values(root_config, {})) == {3600}
+    assert enforcement_alarm_periods(planned_values(root_config, {"watch_enforcement_alarm_period": "7200"})) == {7200}
 
 
 def test_plan_accepts_the_combinations_done_right(root_config):
