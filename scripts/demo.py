@@ -397,7 +397,7 @@ def closing_summary(demo: Demo) -> str:
         lines += [
             f"  export DATABASE_URL='{demo.kept_url}'   # the kept demo database (put the password back if any)",
             "  .venv/bin/ses-guard report --hours 720          # the incident report over the demo's events",
-            "  .venv/bin/ses-guard hygiene --dry-run --days 60",
+            "  .venv/bin/ses-guard suppress-bouncing-users --dry-run --days 60",
         ]
     else:
         lines.append("  KEEP=1 make demo                  # keep the demo database and explore it with ses-guard")

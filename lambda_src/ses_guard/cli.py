@@ -57,6 +57,10 @@ environment:
   AWS_DEFAULT_REGION, AWS_PROFILE  the usual AWS settings (sync-thresholds, doctor)
 """
 
+# Each command carries the name of the function it runs by hand; the names it had before still work, with a line on
+# stderr: deprecated name -> command.
+DEPRECATED_COMMANDS = {"hygiene": "suppress-bouncing-users"}
+
 
 def _exit_codes_help() -> str:
     return "exit codes:\n" + "".join(f"  {int(code):<3} {meaning}\n" for code, meaning in EXIT_CODE_MEANINGS.items())
@@ -111,6 +115,8 @@ class Context:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command in DEPRECATED_COMMANDS:
+        print(f"ses-guard: '{args.command}' is deprecated; use '{DEPRECATED_COMMANDS[args.command]}'", file=sys.stderr)
     log_to_stderr()
     # Quiet by default: a person reads the command's own output; -v shows the structured log on stderr.
     logger.setLevel({0: "ERROR", 1: "INFO"}.get(args.verbose, "DEBUG"))
@@ -203,7 +209,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common_options()
-    for add in (_add_db, _add_replay, _add_sync_thresholds, _add_hygiene, _add_report, _add_suppression, _add_doctor):
+    for add in (
+        _add_db,
+        _add_replay,
+        _add_sync_thresholds,
+        _add_suppress_bouncing_users,
+        _add_report,
+        _add_suppression,
+        _add_doctor,
+    ):
         add(commands, common)
     return parser
 
@@ -404,7 +418,7 @@ def _run_sync_thresholds(context: Context) -> Outcome:
     return Outcome(data, "\n".join(lines))
 
 
-# -- hygiene -----------------------------------------------------------------------------------------------------
+# -- suppress-bouncing-users -------------------------------------------------------------------------------------
 
 
 def _bounce_types_argument(text: str):
@@ -424,17 +438,20 @@ def _at_least_one(text: str) -> int:
     return value
 
 
-def _add_hygiene(commands, common) -> None:
+def _add_suppress_bouncing_users(commands, common) -> None:
+    deprecated = [name for name, command in DEPRECATED_COMMANDS.items() if command == "suppress-bouncing-users"]
     clean = _subcommand(
         commands,
         common,
-        "hygiene",
-        _run_hygiene,
-        help="set validated = 0 for users whose mail keeps bouncing or who complained",
+        "suppress-bouncing-users",
+        _run_suppress_bouncing_users,
+        aliases=deprecated,
+        help="set validated = 0 for users whose mail keeps bouncing or who complained (the "
+        "suppress-bouncing-users function, by hand; 'hygiene' is its deprecated name)",
         description="Finds validated users with at least --threshold bounces of the given types in the last "
         "--days days (and, unless --no-complaints, any complaint), sets their validated column to 0 and records "
         "each change in automation_audit_log; prints every user it changed. Defaults come from HYGIENE_* variables "
-        "(5 bounces, 30 days, Permanent and Transient bounces, complaints count).",
+        "(5 bounces, 30 days, Permanent and Transient bounces, complaints count). 'hygiene' is its deprecated name.",
         epilog=ENVIRONMENT_HELP,
     )
     clean.add_argument("--dry-run", action="store_true", help="list who would change; change nothing")
@@ -449,7 +466,7 @@ def _add_hygiene(commands, common) -> None:
     clean.add_argument("--no-complaints", action="store_true", help="do not invalidate users for complaints")
 
 
-def _run_hygiene(context: Context) -> Outcome:
+def _run_suppress_bouncing_users(context: Context) -> Outcome:
     args = context.args
     overrides: Dict[str, Any] = {}
     if args.threshold:

@@ -96,7 +96,7 @@ def test_db_help_lists_all_four_tables(capsys):
 
 
 def test_help_documents_the_users_table_settings_and_exit_codes(capsys):
-    for argv in (["--help"], ["replay", "--help"], ["hygiene", "--help"], ["report", "--help"]):
+    for argv in (["--help"], ["replay", "--help"], ["suppress-bouncing-users", "--help"], ["report", "--help"]):
         with pytest.raises(SystemExit):
             cli.main(argv)
         out = capsys.readouterr().out
@@ -222,7 +222,7 @@ def test_the_committed_example_events_are_the_seed_scenarios():
 
 
 @both_databases
-def test_readme_sequence_replay_then_hygiene_shows_the_bouncing_user(monkeypatch, capsys, database_url):
+def test_readme_sequence_replay_then_suppress_bouncing_users_shows_the_bouncing_user(monkeypatch, capsys, database_url):
     run(monkeypatch, capsys, database_url, "db", "upgrade")
     run(monkeypatch, capsys, database_url, "db", "init-demo")
     files = [str(EXAMPLES / name) for name in ("scenario1.jsonl", "scenario2.jsonl", "scenario3.jsonl")]
@@ -230,13 +230,13 @@ def test_readme_sequence_replay_then_hygiene_shows_the_bouncing_user(monkeypatch
     # The committed events are from November 2026; the window reaches back to them.
     days = str((audit.utcnow() - datetime(2026, 11, 1)).days + 1)
 
-    status, out, _ = run(monkeypatch, capsys, database_url, "hygiene", "--dry-run", "--days", days)
+    status, out, err = run(monkeypatch, capsys, database_url, "suppress-bouncing-users", "--dry-run", "--days", days)
 
-    assert status == 0
+    assert (status, err) == (0, "")
     assert out.splitlines()[0] == "would set validated = 0 for 1 user(s) (dry run: nothing changed)"
     assert "user3@example.com" in out and "6 bounces (Permanent/Transient)" in out
 
-    status, out, _ = run(monkeypatch, capsys, database_url, "hygiene", "--days", days)
+    status, out, _ = run(monkeypatch, capsys, database_url, "suppress-bouncing-users", "--days", days)
     assert out.splitlines()[:2] == [
         "set validated = 0 for 1 user(s) in users",
         f"         3  user3@example.com                        6 bounces (Permanent/Transient) in the last {days} days",
@@ -362,9 +362,36 @@ def test_sync_thresholds_without_send_count_alarms(monkeypatch, capsys, engine, 
     assert_one_line_error(status, out, err, ExitCode.USAGE, "SEND_COUNT_ALARMS is not set")
 
 
-def test_hygiene_refuses_an_unknown_bounce_type(monkeypatch, capsys, engine, database_url):
-    status, out, err = run(monkeypatch, capsys, database_url, "hygiene", "--bounce-types", "Permanant")
+def test_suppress_bouncing_users_refuses_an_unknown_bounce_type(monkeypatch, capsys, engine, database_url):
+    status, out, err = run(monkeypatch, capsys, database_url, "suppress-bouncing-users", "--bounce-types", "Permanant")
     assert_one_line_error(status, out, err, ExitCode.USAGE, "'Permanant' is not an SES bounce type", "Permanent")
+
+
+HYGIENE_IS_DEPRECATED = "ses-guard: 'hygiene' is deprecated; use 'suppress-bouncing-users'\n"
+
+
+def test_hygiene_is_the_deprecated_name_of_suppress_bouncing_users(monkeypatch, capsys, engine, database_url):
+    replay = [str(EXAMPLES / "scenario2.jsonl")]
+    assert run(monkeypatch, capsys, database_url, "replay", *replay)[0] == 0
+    days = str((audit.utcnow() - datetime(2026, 11, 1)).days + 1)
+    arguments = ["--json", "--dry-run", "--days", days]
+
+    current = run(monkeypatch, capsys, database_url, "suppress-bouncing-users", *arguments)
+    deprecated = run(monkeypatch, capsys, database_url, "hygiene", *arguments)
+
+    # The same result on stdout (JSON only), and one line on stderr under the old name.
+    assert current[:2] == deprecated[:2]
+    assert current[0] == 0
+    assert [user["email_address"] for user in json.loads(current[1])["users"]] == ["user3@example.com"]
+    assert (current[2], deprecated[2]) == ("", HYGIENE_IS_DEPRECATED)
+
+
+def test_hygiene_still_changes_users_and_says_it_is_deprecated(monkeypatch, capsys, engine, database_url):
+    assert run(monkeypatch, capsys, database_url, "replay", str(EXAMPLES / "scenario2.jsonl"))[0] == 0
+    days = str((audit.utcnow() - datetime(2026, 11, 1)).days + 1)
+    status, out, err = run(monkeypatch, capsys, database_url, "hygiene", "--days", days)
+    assert (status, err) == (0, HYGIENE_IS_DEPRECATED)
+    assert out.splitlines()[0] == "set validated = 0 for 1 user(s) in users"
 
 
 def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys, engine, database_url):

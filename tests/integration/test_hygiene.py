@@ -127,16 +127,16 @@ def test_the_cli_dry_run_then_run(engine, database_url, monkeypatch, capsys):
     load(engine, ses.scenario_2(audit.utcnow()))
     monkeypatch.setenv("DATABASE_URL", database_url)
 
-    assert cli.main(["hygiene", "--dry-run"]) == 0
+    assert cli.main(["suppress-bouncing-users", "--dry-run"]) == 0
     assert capsys.readouterr().out == (
         "would set validated = 0 for 1 user(s) (dry run: nothing changed)\n"
         "         3  user3@example.com                        5 bounces (Permanent/Transient) in the last 30 days\n"
     )
     assert validated(engine)["user3@example.com"] == 1
 
-    assert cli.main(["hygiene", "--threshold", "6"]) == 0
+    assert cli.main(["suppress-bouncing-users", "--threshold", "6"]) == 0
     assert capsys.readouterr().out == "set validated = 0 for 0 user(s) in users\n"
-    assert cli.main(["hygiene"]) == 0
+    assert cli.main(["suppress-bouncing-users"]) == 0
     assert capsys.readouterr().out.startswith("set validated = 0 for 1 user(s) in users\n")
     assert validated(engine)["user3@example.com"] == 0
 
