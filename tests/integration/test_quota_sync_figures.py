@@ -140,7 +140,7 @@ def test_fractional_thresholds_keep_their_cents_in_the_announcement_and_the_audi
 
 
 def test_each_sync_logs_its_figures_and_each_failure_its_reason(account, engine, lambda_context, caplog):
-    moto_ses.set_send_quota(1_000, sent_last_24_hours=125)
+    moto_ses.set_send_quota(3_000, sent_last_24_hours=1_000)
 
     updates = []
 
@@ -157,7 +157,8 @@ def test_each_sync_logs_its_figures_and_each_failure_its_reason(account, engine,
     assert failure.levelno == logging.ERROR and "Throttling" in failure.reason
     [synced] = logged(caplog, "send-count thresholds synced")
     assert synced.levelno == logging.INFO
-    assert (synced.max_24_hour_send, synced.sent_last_24_hours, synced.quota_used_percent) == (1000, 125, 12.5)
+    # The share used to the hundredth of a percent (one third: 33.33...).
+    assert (synced.max_24_hour_send, synced.sent_last_24_hours, synced.quota_used_percent) == (3000, 1000, 33.33)
     assert synced.changed_alarms == [WARNING_ALARM]
 
 
