@@ -304,3 +304,21 @@ def test_the_alerts_24_hours_end_at_the_alarm_and_start_exactly_a_day_before(eng
         [("198.51.100.1", 1)],
         [("caller", 1)],
     )
+
+
+def test_senders_with_as_many_sends_are_ranked_by_name(engine):
+    """Ties at the fifth place are settled the same way every time: the alert does not change between runs."""
+    now = datetime(2026, 11, 30, 12, 0, 0, 123000)
+    records = []
+    for n in reversed(range(7)):
+        message = ses.notification(
+            "Delivery", [f"r{n}@elsewhere.test"], source_ip=f"198.51.100.{n}", event_time=now - timedelta(hours=1)
+        )
+        message["mail"]["callerIdentity"] = f"caller-{n}"
+        records.append(InboundRecord(str(n), message))
+    pipeline.process(records, engine)
+
+    evidence = breaker.gather_evidence(engine, now, ses.ACCOUNT, None, breaker.Evidence())
+
+    assert evidence.source_ips == [(f"198.51.100.{n}", 1) for n in range(5)]
+    assert evidence.caller_identities == [(f"caller-{n}", 1) for n in range(5)]
