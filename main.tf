@@ -172,22 +172,22 @@ module "lambdas" {
   event_max_receive_count         = var.event_max_receive_count
   dead_letter_redrive_role_arns   = var.dead_letter_redrive_role_arns
 
-  create_functions      = local.created_functions
-  quota_sync_schedule   = local.inputs.sync_thresholds_schedule
-  send_count_alarms     = module.alarms.send_count_alarms
-  send_count_alarm_arns = values(module.alarms.send_count_alarm_arns)
+  create_functions         = local.created_functions
+  sync_thresholds_schedule = local.inputs.sync_thresholds_schedule
+  send_count_alarms        = module.alarms.send_count_alarms
+  send_count_alarm_arns    = values(module.alarms.send_count_alarm_arns)
 
-  bounce_hygiene_schedule         = local.inputs.suppress_bouncing_users_schedule
-  hygiene_bounce_threshold        = local.inputs.suppress_bouncing_users_bounce_threshold
-  hygiene_window_days             = local.inputs.suppress_bouncing_users_window_days
-  hygiene_bounce_types            = local.inputs.suppress_bouncing_users_bounce_types
-  hygiene_invalidate_on_complaint = local.inputs.suppress_bouncing_users_invalidate_on_complaint
-  sync_suppression_list           = var.sync_suppression_list
+  suppress_bouncing_users_schedule                = local.inputs.suppress_bouncing_users_schedule
+  suppress_bouncing_users_bounce_threshold        = local.inputs.suppress_bouncing_users_bounce_threshold
+  suppress_bouncing_users_window_days             = local.inputs.suppress_bouncing_users_window_days
+  suppress_bouncing_users_bounce_types            = local.inputs.suppress_bouncing_users_bounce_types
+  suppress_bouncing_users_invalidate_on_complaint = local.inputs.suppress_bouncing_users_invalidate_on_complaint
+  sync_suppression_list                           = var.sync_suppression_list
 
-  enforcement_watch_schedule = local.inputs.watch_enforcement_schedule
+  watch_enforcement_schedule = local.inputs.watch_enforcement_schedule
 
-  breaker_alarm_names        = [for alarm in local.inputs.disable_sending_alarms : module.alarms.critical_alarm_names[alarm]]
-  breaker_configuration_sets = local.inputs.disable_sending_configuration_sets
+  disable_sending_alarm_names        = [for alarm in local.inputs.disable_sending_alarms : module.alarms.critical_alarm_names[alarm]]
+  disable_sending_configuration_sets = local.inputs.disable_sending_configuration_sets
 
   tags = var.tags
 }

@@ -171,7 +171,7 @@ data "aws_iam_policy_document" "disable_sending" {
   statement {
     sid       = "ConfirmTheAllowlistedAlarms"
     actions   = ["cloudwatch:DescribeAlarms"]
-    resources = [for name in var.breaker_alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${name}"]
+    resources = [for name in var.disable_sending_alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${name}"]
   }
 
   statement {
@@ -182,7 +182,7 @@ data "aws_iam_policy_document" "disable_sending" {
 }
 
 data "aws_iam_policy_document" "disable_account_sending" {
-  count = var.create_functions["disable-sending"] && length(var.breaker_configuration_sets) == 0 ? 1 : 0
+  count = var.create_functions["disable-sending"] && length(var.disable_sending_configuration_sets) == 0 ? 1 : 0
 
   #checkov:skip=CKV_AWS_356: SES's account-level sending switch has no resource ARN to name.
   #checkov:skip=CKV_AWS_111: SES's account-level sending switch has no resource ARN to name; only the breaker role holds it.
@@ -195,12 +195,12 @@ data "aws_iam_policy_document" "disable_account_sending" {
 }
 
 data "aws_iam_policy_document" "disable_configuration_set_sending" {
-  count = var.create_functions["disable-sending"] && length(var.breaker_configuration_sets) > 0 ? 1 : 0
+  count = var.create_functions["disable-sending"] && length(var.disable_sending_configuration_sets) > 0 ? 1 : 0
 
   statement {
     sid       = "DisableSendingForTheConfigurationSets"
     actions   = ["ses:UpdateConfigurationSetSendingEnabled"]
-    resources = [for name in var.breaker_configuration_sets : "arn:${local.partition}:ses:${local.region}:${local.account_id}:configuration-set/${name}"]
+    resources = [for name in var.disable_sending_configuration_sets : "arn:${local.partition}:ses:${local.region}:${local.account_id}:configuration-set/${name}"]
   }
 }
 

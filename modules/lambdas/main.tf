@@ -33,17 +33,17 @@ locals {
       }
       sync-thresholds = {
         description  = "Keeps the send-count alarm thresholds at their share of the SES sending quota"
-        schedule     = var.quota_sync_schedule
+        schedule     = var.sync_thresholds_schedule
         announces_to = ["warning"]
       }
       suppress-bouncing-users = {
         description  = "Stops mailing users whose addresses keep bouncing or who complained"
-        schedule     = var.bounce_hygiene_schedule
+        schedule     = var.suppress_bouncing_users_schedule
         announces_to = []
       }
       watch-enforcement = {
         description  = "Watches AWS's verdict on the SES account (GetAccount) and announces every change"
-        schedule     = var.enforcement_watch_schedule
+        schedule     = var.watch_enforcement_schedule
         announces_to = ["warning", "critical"]
       }
       disable-sending = {
@@ -69,10 +69,10 @@ locals {
       QUOTA_METRICS_NAMESPACE = local.quota_metrics_namespace
     }
     suppress-bouncing-users = {
-      HYGIENE_BOUNCE_THRESHOLD        = tostring(var.hygiene_bounce_threshold)
-      HYGIENE_WINDOW_DAYS             = tostring(var.hygiene_window_days)
-      HYGIENE_BOUNCE_TYPES            = join(",", var.hygiene_bounce_types)
-      HYGIENE_INVALIDATE_ON_COMPLAINT = tostring(var.hygiene_invalidate_on_complaint)
+      HYGIENE_BOUNCE_THRESHOLD        = tostring(var.suppress_bouncing_users_bounce_threshold)
+      HYGIENE_WINDOW_DAYS             = tostring(var.suppress_bouncing_users_window_days)
+      HYGIENE_BOUNCE_TYPES            = join(",", var.suppress_bouncing_users_bounce_types)
+      HYGIENE_INVALIDATE_ON_COMPLAINT = tostring(var.suppress_bouncing_users_invalidate_on_complaint)
       SYNC_SUPPRESSION_LIST           = tostring(var.sync_suppression_list)
     }
     watch-enforcement = {
@@ -81,8 +81,8 @@ locals {
       ENFORCEMENT_METRICS_NAMESPACE = local.enforcement_metrics_namespace
     }
     disable-sending = {
-      BREAKER_ALARM_NAMES        = jsonencode(var.breaker_alarm_names)
-      BREAKER_CONFIGURATION_SETS = jsonencode(var.breaker_configuration_sets)
+      BREAKER_ALARM_NAMES        = jsonencode(var.disable_sending_alarm_names)
+      BREAKER_CONFIGURATION_SETS = jsonencode(var.disable_sending_configuration_sets)
       CRITICAL_TOPIC_ARN         = var.critical_topic_arn
     }
   }

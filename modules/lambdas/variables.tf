@@ -49,7 +49,7 @@ variable "log_retention_in_days" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the event processor's metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms watch. No function's role may write to it: the quota sync writes its side metric to <metrics_namespace>/Quota (QUOTA_METRICS_NAMESPACE), the enforcement watch its status to <metrics_namespace>/Enforcement (ENFORCEMENT_METRICS_NAMESPACE)."
+  description = "CloudWatch namespace of the event processor's metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms watch. No function's role may write to it: sync-thresholds writes its side metric to <metrics_namespace>/Quota (QUOTA_METRICS_NAMESPACE), watch-enforcement its status to <metrics_namespace>/Enforcement (ENFORCEMENT_METRICS_NAMESPACE)."
   type        = string
 }
 
@@ -64,12 +64,12 @@ variable "events_topic_arn" {
 }
 
 variable "warning_topic_arn" {
-  description = "ARN of the warning alert topic, where the quota-sync function announces threshold changes."
+  description = "ARN of the warning alert topic, where sync-thresholds announces threshold changes."
   type        = string
 }
 
 variable "critical_topic_arn" {
-  description = "ARN of the critical alert topic: the sending breaker subscribes to it and announces there that it stopped sending."
+  description = "ARN of the critical alert topic: disable-sending subscribes to it and announces there that it stopped sending."
   type        = string
 }
 
@@ -110,7 +110,7 @@ variable "users_email_lookup" {
 }
 
 variable "users_validated_column" {
-  description = "Column of the users table that says whether the address may be mailed (USERS_VALIDATED_COLUMN); bounce hygiene sets it to 0."
+  description = "Column of the users table that says whether the address may be mailed (USERS_VALIDATED_COLUMN); suppress-bouncing-users sets it to 0."
   type        = string
 }
 
@@ -154,63 +154,63 @@ variable "create_functions" {
   type        = map(bool)
 }
 
-variable "quota_sync_schedule" {
-  description = "EventBridge schedule expression of the quota sync."
+variable "sync_thresholds_schedule" {
+  description = "EventBridge schedule expression of sync-thresholds."
   type        = string
 }
 
 variable "send_count_alarms" {
-  description = "The send-count alarms the quota sync keeps: alarm name => percent of Max24HourSend."
+  description = "The send-count alarms sync-thresholds keeps: alarm name => percent of Max24HourSend."
   type        = map(number)
 }
 
 variable "send_count_alarm_arns" {
-  description = "ARNs of the send-count alarms: the only alarms the quota sync may describe and change."
+  description = "ARNs of the send-count alarms: the only alarms sync-thresholds may describe and change."
   type        = list(string)
 }
 
-variable "bounce_hygiene_schedule" {
-  description = "EventBridge schedule expression of the bounce hygiene."
+variable "suppress_bouncing_users_schedule" {
+  description = "EventBridge schedule expression of suppress-bouncing-users."
   type        = string
 }
 
-variable "hygiene_bounce_threshold" {
+variable "suppress_bouncing_users_bounce_threshold" {
   description = "Bounces within the window after which a user is no longer mailed (HYGIENE_BOUNCE_THRESHOLD)."
   type        = number
 }
 
-variable "hygiene_window_days" {
-  description = "Days of bounces the hygiene counts (HYGIENE_WINDOW_DAYS)."
+variable "suppress_bouncing_users_window_days" {
+  description = "Days of bounces suppress-bouncing-users counts (HYGIENE_WINDOW_DAYS)."
   type        = number
 }
 
-variable "hygiene_bounce_types" {
-  description = "SES bounce types the hygiene counts (HYGIENE_BOUNCE_TYPES)."
+variable "suppress_bouncing_users_bounce_types" {
+  description = "SES bounce types suppress-bouncing-users counts (HYGIENE_BOUNCE_TYPES)."
   type        = list(string)
 }
 
-variable "hygiene_invalidate_on_complaint" {
+variable "suppress_bouncing_users_invalidate_on_complaint" {
   description = "Also stop mailing users who complained (HYGIENE_INVALIDATE_ON_COMPLAINT)."
   type        = bool
 }
 
 variable "sync_suppression_list" {
-  description = "Bounce hygiene also puts every address it invalidates on the SES account suppression list (SYNC_SUPPRESSION_LIST), reason BOUNCE or COMPLAINT."
+  description = "suppress-bouncing-users also puts every address it invalidates on the SES account suppression list (SYNC_SUPPRESSION_LIST), reason BOUNCE or COMPLAINT."
   type        = bool
 }
 
-variable "enforcement_watch_schedule" {
-  description = "EventBridge schedule expression of the enforcement watch."
+variable "watch_enforcement_schedule" {
+  description = "EventBridge schedule expression of watch-enforcement."
   type        = string
 }
 
-variable "breaker_alarm_names" {
-  description = "Names of the alarms whose ALARM notification makes the breaker stop sending (BREAKER_ALARM_NAMES)."
+variable "disable_sending_alarm_names" {
+  description = "Names of the alarms whose ALARM notification makes disable-sending stop sending (BREAKER_ALARM_NAMES)."
   type        = list(string)
 }
 
-variable "breaker_configuration_sets" {
-  description = "Configuration sets the breaker disables (BREAKER_CONFIGURATION_SETS). Empty disables sending for the whole account, which also stops mail that does not use a configuration set, as leaked credentials usually do."
+variable "disable_sending_configuration_sets" {
+  description = "Configuration sets disable-sending disables (BREAKER_CONFIGURATION_SETS). Empty disables sending for the whole account, which also stops mail that does not use a configuration set, as leaked credentials usually do."
   type        = list(string)
 }
 
