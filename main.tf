@@ -59,7 +59,7 @@ locals {
   # Each optional function's toggle is create_<function>.
   optional_functions = ["sync-thresholds", "suppress-bouncing-users", "watch-enforcement", "disable-sending"]
   creates            = { for key in local.optional_functions : key => local.inputs["create_${replace(key, "-", "_")}"] }
-  # The quota sync and the enforcement watch read and act on the whole account: its owner's alone.
+  # sync-thresholds and watch-enforcement read and act on the whole account: its owner's alone.
   account_functions = ["sync-thresholds", "watch-enforcement"]
   created_functions = { for key, create in local.creates : key => create && (local.owns_account || !contains(local.account_functions, key)) }
 

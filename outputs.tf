@@ -34,7 +34,7 @@ output "configuration_set_arn" {
 }
 
 output "alarm_names" {
-  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate and complaint-rate on the account owner only; configuration-set-bounce-rate and configuration-set-complaint-rate for this application's configuration set), account-enforcement-critical with the enforcement watch (owner only), and automation-errors-<function> for each automation function."
+  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate and complaint-rate on the account owner only; configuration-set-bounce-rate and configuration-set-complaint-rate for this application's configuration set), account-enforcement-critical with watch-enforcement (owner only), and automation-errors-<function> for each automation function."
   value       = module.alarms.alarm_names
 }
 

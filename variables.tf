@@ -15,7 +15,7 @@ variable "tags" {
 }
 
 variable "account_resources" {
-  description = "Whether this instance owns what exists once per SES account and region: create (the default; the instance that lists identities, has the account alarms, the quota sync and the breaker, and the owner marker /ses-reputation-guard/account-owner) or none (an application-only instance: configuration set, event pipeline, database, its own alarms and hygiene; needs account). A second owner in one account and region fails its apply on the marker."
+  description = "Whether this instance owns what exists once per SES account and region: create (the default; the instance that lists identities, has the account alarms, sync-thresholds and disable-sending, and the owner marker /ses-reputation-guard/account-owner) or none (an application-only instance: configuration set, event pipeline, database, its own alarms and suppress-bouncing-users; needs account). A second owner in one account and region fails its apply on the marker."
   type        = string
   default     = "create"
 
@@ -127,7 +127,7 @@ variable "identities" {
 }
 
 variable "daily_send_quota" {
-  description = "The account's SES sending quota (Max24HourSend) when the alarms are created. The send-count thresholds start as percentages of it; afterwards the quota-sync function owns them and Terraform ignores their drift."
+  description = "The account's SES sending quota (Max24HourSend) when the alarms are created. The send-count thresholds start as percentages of it; afterwards the sync-thresholds function owns them and Terraform ignores their drift."
   type        = number
   default     = 200
 
@@ -200,7 +200,7 @@ variable "reputation_alarm_period" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the event processor's custom metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms (and the sending breaker) watch. Null means SESGuard/<name>: a namespace of this instance alone, which no role of the module may write (the quota sync writes to <namespace>/Quota, the enforcement watch to <namespace>/Enforcement). Anyone allowed cloudwatch:PutMetricData in it can raise the alarms: README, Security."
+  description = "CloudWatch namespace of the event processor's custom metrics (POWERTOOLS_METRICS_NAMESPACE), which the unregistered-recipient alarms (and disable-sending) watch. Null means SESGuard/<name>: a namespace of this instance alone, which no role of the module may write (sync-thresholds writes to <namespace>/Quota, watch-enforcement to <namespace>/Enforcement). Anyone allowed cloudwatch:PutMetricData in it can raise the alarms: README, Security."
   type        = string
   default     = null
 
@@ -484,7 +484,7 @@ variable "users_email_lookup" {
 }
 
 variable "users_validated_column" {
-  description = "Column of the users table that says whether the address may be mailed (USERS_VALIDATED_COLUMN); bounce hygiene sets it to 0."
+  description = "Column of the users table that says whether the address may be mailed (USERS_VALIDATED_COLUMN); suppress-bouncing-users sets it to 0."
   type        = string
   default     = "validated"
 
@@ -589,7 +589,7 @@ variable "sync_thresholds_schedule" {
 }
 
 variable "create_suppress_bouncing_users" {
-  description = "Create the suppress-bouncing-users function (the bounce hygiene), which stops mailing users whose addresses keep bouncing (sets their validated column to 0). Null, the default, means true."
+  description = "Create the suppress-bouncing-users function, which stops mailing users whose addresses keep bouncing (sets their validated column to 0). Null, the default, means true."
   type        = bool
   default     = null
 }
@@ -645,13 +645,13 @@ variable "suppress_bouncing_users_invalidate_on_complaint" {
 }
 
 variable "sync_suppression_list" {
-  description = "Bounce hygiene also puts every address it invalidates on the SES account suppression list (reason BOUNCE or COMPLAINT), which stops mail to it from every sender of the account; gives the hygiene function ses:PutSuppressedDestination. `ses-guard suppression diff` shows where the list and the users table disagree."
+  description = "suppress-bouncing-users also puts every address it invalidates on the SES account suppression list (reason BOUNCE or COMPLAINT), which stops mail to it from every sender of the account; gives the suppress-bouncing-users function ses:PutSuppressedDestination. `ses-guard suppression diff` shows where the list and the users table disagree."
   type        = bool
   default     = false
 }
 
 variable "create_watch_enforcement" {
-  description = "Create the watch-enforcement function (the enforcement watch), which reads AWS's verdict on the SES account (sesv2 GetAccount: HEALTHY, PROBATION, SHUTDOWN, sending enabled) on a schedule, publishes it as metrics, announces every change, and its critical alarm. Created by the account owner only (account_resources = create). Null, the default, means true."
+  description = "Create the watch-enforcement function, which reads AWS's verdict on the SES account (sesv2 GetAccount: HEALTHY, PROBATION, SHUTDOWN, sending enabled) on a schedule, publishes it as metrics, announces every change, and its critical alarm. Created by the account owner only (account_resources = create). Null, the default, means true."
   type        = bool
   default     = null
 }
@@ -685,7 +685,7 @@ variable "create_dashboard" {
 }
 
 variable "create_disable_sending" {
-  description = "Create the disable-sending function (the sending breaker), on the critical topic, which disables SES sending when one of disable_sending_alarms goes to ALARM. It never re-enables sending; see the runbook. Null, the default, means false."
+  description = "Create the disable-sending function, the circuit breaker, on the critical topic, which disables SES sending when one of disable_sending_alarms goes to ALARM. It never re-enables sending; see the runbook. Null, the default, means false."
   type        = bool
   default     = null
 }
