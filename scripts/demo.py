@@ -4,7 +4,8 @@ examples/complete is applied with the real Terraform and aws provider to a moto 
 project's SES extensions); the seed's scenarios are published as SES notifications to the deployed
 events topic; the deployed queue is drained through the deployed event processor's handler with the
 deployed function's environment (moto cannot run Lambda functions, so this script stands in for the
-SQS event source mapping); then hygiene, the quota sync and the sending breaker run the same way.
+SQS event source mapping); then suppress-bouncing-users, sync-thresholds and disable-sending run the
+same way.
 Everything is torn down at the end, also when a step fails, except the database with --keep (KEEP=1).
 
     make demo                                                        # embedded SQLite, removed at the end
@@ -293,11 +294,11 @@ class Demo:
             "Region": "US East (N. Virginia)",
             "AlarmArn": f"arn:aws:cloudwatch:us-east-1:{account}:alarm:{alarm_name}",
         }
-        print(f"      {alarm_name} set to ALARM; its notification handed to the breaker as the critical topic would")
+        print(f"      {alarm_name} set to ALARM; its notification given to disable-sending as the critical topic would")
         event = ses.sns_event([json.dumps(notification)], topic_arn=self.outputs["critical_topic_arn"])
         response = self.invoke("disable-sending", event)
         enabled = self.client("ses").get_account_sending_enabled()["Enabled"]
-        print(f"      breaker acted on {response['acted_on']}; GetAccountSendingEnabled -> Enabled={enabled}")
+        print(f"      disable-sending acted on {response['acted_on']}; GetAccountSendingEnabled -> Enabled={enabled}")
         if enabled:
             raise StepFailed("sending is still enabled")
 
@@ -389,7 +390,7 @@ def closing_summary(demo: Demo) -> str:
         "",
         "What you saw: SES notifications reached the database through the deployed topic and queue; user3's",
         "bouncing mailbox was set to validated = 0; a quota increase moved the send-count thresholds; mail to",
-        "strangers raised EmailNotRegisteredCount and the breaker disabled sending.",
+        "strangers raised EmailNotRegisteredCount and disable-sending disabled sending.",
         "",
         "Next steps:",
     ]
@@ -426,10 +427,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             demo.step("Prepare the database (ses-guard db upgrade, db init-demo)", demo.prepare_database)
             demo.step("terraform apply examples/complete (Terraform 1.0.3, aws 3.39.0)", demo.apply)
             demo.step("Play the seed's three scenarios through the deployed topic and queue", demo.play_scenarios)
-            demo.step("Bounce hygiene (suppress_bouncing_users)", demo.hygiene)
-            demo.step("Quota grows: threshold sync (sync_thresholds)", demo.quota_sync)
-            demo.step("AWS's verdict and the suppression list (watch_enforcement, suppression diff)", demo.aws_verdict)
-            demo.step("Leak detected: the sending breaker (disable_sending)", demo.breaker)
+            demo.step("Users who keep bouncing: suppress-bouncing-users", demo.hygiene)
+            demo.step("Quota grows: sync-thresholds", demo.quota_sync)
+            demo.step("AWS's verdict and the suppression list: watch-enforcement, suppression diff", demo.aws_verdict)
+            demo.step("Leak detected: disable-sending, the circuit breaker", demo.breaker)
             demo.step("What the seed shows", demo.report)
             demo.step("Tear down", stack.close)
         except StepFailed as failure:

@@ -534,9 +534,10 @@ def _add_suppression(commands, common) -> None:
         "diff",
         _run_suppression_diff,
         help="where SES's suppression list and the users' validated column disagree",
-        description="Lists users with validated = 0 whose address SES does not suppress (with hygiene's reason and "
-        "date), and suppressed addresses whose user is still validated (with SES's reason and date). Reads the "
-        "whole list (ListSuppressedDestinations) and the users table; changes nothing.",
+        description="Lists users with validated = 0 whose address SES does not suppress (with "
+        "suppress-bouncing-users' reason and date), and suppressed addresses whose user is still validated (with "
+        "SES's reason and date). Reads the whole list (ListSuppressedDestinations) and the users table; changes "
+        "nothing.",
         epilog=ENVIRONMENT_HELP,
     )
     remove = _subcommand(
