@@ -7,8 +7,8 @@ resource "aws_ses_email_identity" "sender" {
   email = var.sender_address
 }
 
-# The account owner: the account part (the identity's notifications, the account-wide alarms, the
-# quota sync, the breaker, the owner marker) plus its own application, the shop. Mail of the shared
+# The account owner: the account part (the identity's notifications, the account-wide alarms,
+# sync-thresholds, disable-sending, the owner marker) plus its own application, the shop. Mail of the shared
 # identity that names no configuration set (the leaked-credential path) is recorded in the shop's
 # database, once.
 module "shop" {
@@ -28,7 +28,7 @@ module "shop" {
 }
 
 # An application only: its configuration set, event pipeline, database, its alarms (including its
-# own bounce and complaint rates) and its hygiene. The account part stays with the shop.
+# own bounce and complaint rates) and its suppress-bouncing-users. The account part stays with the shop.
 module "newsletter" {
   source = "../.."
 
