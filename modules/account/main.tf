@@ -1,5 +1,5 @@
 # What exists once per account and region and is not an alarm or a function: the owner marker.
-# Alarms, the quota sync and the breaker stay in their concern's module (alarms, lambdas), switched by
+# Alarms, sync-thresholds and disable-sending stay in their concern's module (alarms, lambdas), switched by
 # the root's account_resources, so a single-application root keeps every resource address it had.
 
 resource "aws_ssm_parameter" "owner" {

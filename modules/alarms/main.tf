@@ -91,7 +91,7 @@ locals {
     disable-sending         = "The sending breaker (%s) failed: sending may still be on (or it was disabled but not announced or not recorded). Check with aws ses get-account-sending-enabled; if the alarm that triggered it is real and sending is on, disable it by hand (README, runbook), then read the function's log group."
   }
 
-  # One failure is worth a message: these functions run rarely, and a failed breaker has no second chance.
+  # One failure is worth a message: these functions run rarely, and a failed disable-sending has no second chance.
   automation_alarms = var.create_pipeline_alarms ? {
     for key, function_name in var.automation_function_names : "automation-errors-${key}" => {
       namespace   = "AWS/Lambda"
@@ -124,7 +124,7 @@ resource "aws_cloudwatch_metric_alarm" "send_count" {
   tags                = var.tags
 
   lifecycle {
-    # The quota-sync function rewrites the thresholds whenever the SES quota changes.
+    # The sync-thresholds function rewrites the thresholds whenever the SES quota changes.
     ignore_changes = [threshold]
   }
 }
@@ -187,8 +187,8 @@ resource "aws_cloudwatch_metric_alarm" "pipeline" {
   tags                = var.tags
 }
 
-# AWS's own verdict on the account, as the enforcement watch publishes it: 0 is HEALTHY, 1 PROBATION, 2 SHUTDOWN
-# (3 a status AWS may add); SendingDisabledByOthers is 1 while sending is paused by anyone but the breaker.
+# AWS's own verdict on the account, as watch-enforcement publishes it: 0 is HEALTHY, 1 PROBATION, 2 SHUTDOWN
+# (3 a status AWS may add); SendingDisabledByOthers is 1 while sending is paused by anyone but disable-sending.
 resource "aws_cloudwatch_metric_alarm" "enforcement" {
   count = var.create_enforcement_alarm ? 1 : 0
 

@@ -1,5 +1,5 @@
 output "alarm_names" {
-  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate without create_account_alarms; configuration-set-bounce-rate, configuration-set-complaint-rate with configuration_set_name; unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age), account-enforcement-critical with the enforcement watch, and automation-errors-<function> for each automation function."
+  description = "Names of all alarms, keyed <alarm>-<warning|critical> (send-count, bounce-rate, complaint-rate without create_account_alarms; configuration-set-bounce-rate, configuration-set-complaint-rate with configuration_set_name; unregistered-recipients and, with create_pipeline_alarms, processor-errors, dead-letters, queue-age), account-enforcement-critical with watch-enforcement, and automation-errors-<function> for each automation function."
   value = merge(
     { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count-${tier}" => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.reputation : key => alarm.alarm_name },
@@ -21,7 +21,7 @@ output "alarm_arns" {
 }
 
 output "send_count_alarms" {
-  description = "The send-count alarms the quota-sync function keeps at a share of the quota: alarm name => percent of Max24HourSend (SEND_COUNT_ALARMS)."
+  description = "The send-count alarms the sync-thresholds function keeps at a share of the quota: alarm name => percent of Max24HourSend (SEND_COUNT_ALARMS)."
   value       = { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : alarm.alarm_name => var.thresholds.send_quota_percent[tier] }
 }
 
@@ -31,7 +31,7 @@ output "send_count_alarm_arns" {
 }
 
 output "critical_alarm_names" {
-  description = "Names of the critical alarms on SES itself (not the pipeline's), keyed send-count, bounce-rate, complaint-rate (with create_account_alarms), unregistered-recipients: the alarms a sending breaker can act on."
+  description = "Names of the critical alarms on SES itself (not the pipeline's), keyed send-count, bounce-rate, complaint-rate (with create_account_alarms), unregistered-recipients: the alarms disable-sending can act on."
   value = merge(
     { for tier, alarm in aws_cloudwatch_metric_alarm.send_count : "send-count" => alarm.alarm_name if tier == "critical" },
     { for kind in keys(local.reputation) : kind => aws_cloudwatch_metric_alarm.reputation["${kind}-critical"].alarm_name if var.create_account_alarms },

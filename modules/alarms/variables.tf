@@ -14,7 +14,7 @@ variable "critical_topic_arn" {
 }
 
 variable "daily_send_quota" {
-  description = "The account's SES sending quota (Max24HourSend) when the alarms are created. The send-count thresholds start as percentages of it; afterwards the quota-sync function owns them and Terraform ignores their drift."
+  description = "The account's SES sending quota (Max24HourSend) when the alarms are created. The send-count thresholds start as percentages of it; afterwards the sync-thresholds function owns them and Terraform ignores their drift."
   type        = number
 }
 
@@ -37,7 +37,7 @@ variable "periods" {
 }
 
 variable "published_metrics" {
-  description = "Where the functions publish their metrics (modules/lambdas' published_metrics): namespace (the processor's, POWERTOOLS_METRICS_NAMESPACE), quota_namespace (the quota sync's), enforcement_namespace (the enforcement watch's), service (the value of their only dimension, service)."
+  description = "Where the functions publish their metrics (modules/lambdas' published_metrics): namespace (the processor's, POWERTOOLS_METRICS_NAMESPACE), quota_namespace (sync-thresholds'), enforcement_namespace (watch-enforcement's), service (the value of their only dimension, service)."
   type        = object({ namespace = string, quota_namespace = string, enforcement_namespace = string, service = string })
 }
 
@@ -57,12 +57,12 @@ variable "create_pipeline_alarms" {
 }
 
 variable "automation_function_names" {
-  description = "Automation functions to alarm on when they fail (with create_pipeline_alarms), keyed sync-thresholds, suppress-bouncing-users, watch-enforcement, disable-sending. A failed breaker (disable-sending) notifies the critical topic, the others the warning topic."
+  description = "Automation functions to alarm on when they fail (with create_pipeline_alarms), keyed sync-thresholds, suppress-bouncing-users, watch-enforcement, disable-sending. A failed disable-sending notifies the critical topic, the others the warning topic."
   type        = map(string)
 }
 
 variable "create_enforcement_alarm" {
-  description = "Create the critical alarm on the enforcement watch's metrics (EnforcementStatus not HEALTHY, or SendingDisabledByOthers)."
+  description = "Create the critical alarm on watch-enforcement's metrics (EnforcementStatus not HEALTHY, or SendingDisabledByOthers)."
   type        = bool
 }
 

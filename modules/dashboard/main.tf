@@ -11,7 +11,7 @@ locals {
     "console.aws.amazon.com",
   )
   service = ["service", var.published_metrics.service]
-  # The quota sync and the enforcement watch publish hourly by default (their schedules): one point an hour.
+  # sync-thresholds and watch-enforcement publish hourly by default (their schedules): one point an hour.
   hourly = 60 * 60
   # Two widgets a row on CloudWatch's 24-column grid, each 6 rows high.
   widget_width  = 12

@@ -4,7 +4,7 @@ variable "name" {
 }
 
 variable "published_metrics" {
-  description = "Where the functions publish their metrics (modules/lambdas' published_metrics): namespace (the processor's, POWERTOOLS_METRICS_NAMESPACE), quota_namespace (the quota sync's), enforcement_namespace (the enforcement watch's), service (the value of their only dimension, service)."
+  description = "Where the functions publish their metrics (modules/lambdas' published_metrics): namespace (the processor's, POWERTOOLS_METRICS_NAMESPACE), quota_namespace (sync-thresholds'), enforcement_namespace (watch-enforcement's), service (the value of their only dimension, service)."
   type        = object({ namespace = string, quota_namespace = string, enforcement_namespace = string, service = string })
 }
 
@@ -29,13 +29,13 @@ variable "pipeline" {
 }
 
 variable "show_quota_usage" {
-  description = "Show SendQuotaUsedPercent (published by the quota sync, when it is created)."
+  description = "Show SendQuotaUsedPercent (published by sync-thresholds, when it is created)."
   type        = bool
   default     = true
 }
 
 variable "show_enforcement_status" {
-  description = "Show EnforcementStatus and SendingDisabledByOthers (published by the enforcement watch, when it is created)."
+  description = "Show EnforcementStatus and SendingDisabledByOthers (published by watch-enforcement, when it is created)."
   type        = bool
   default     = true
 }

@@ -124,7 +124,7 @@ data "aws_iam_policy_document" "suppress_bouncing_users" {
   count = var.create_functions["suppress-bouncing-users"] && var.sync_suppression_list ? 1 : 0
 
   #checkov:skip=CKV_AWS_356: the account-level suppression list has no resource ARN to name.
-  #checkov:skip=CKV_AWS_111: the account-level suppression list has no resource ARN to name; hygiene only adds addresses it invalidated.
+  #checkov:skip=CKV_AWS_111: the account-level suppression list has no resource ARN to name; suppress-bouncing-users only adds addresses it invalidated.
 
   statement {
     sid       = "AddInvalidatedAddressesToTheSuppressionList"
@@ -167,7 +167,7 @@ data "aws_iam_policy_document" "watch_enforcement" {
 data "aws_iam_policy_document" "disable_sending" {
   count = var.create_functions["disable-sending"] ? 1 : 0
 
-  # The breaker acts only when CloudWatch confirms the notified alarm is in ALARM.
+  # disable-sending acts only when CloudWatch confirms the notified alarm is in ALARM.
   statement {
     sid       = "ConfirmTheAllowlistedAlarms"
     actions   = ["cloudwatch:DescribeAlarms"]
@@ -185,7 +185,7 @@ data "aws_iam_policy_document" "disable_account_sending" {
   count = var.create_functions["disable-sending"] && length(var.disable_sending_configuration_sets) == 0 ? 1 : 0
 
   #checkov:skip=CKV_AWS_356: SES's account-level sending switch has no resource ARN to name.
-  #checkov:skip=CKV_AWS_111: SES's account-level sending switch has no resource ARN to name; only the breaker role holds it.
+  #checkov:skip=CKV_AWS_111: SES's account-level sending switch has no resource ARN to name; only the disable-sending role holds it.
 
   statement {
     sid       = "DisableSendingForTheAccount"

@@ -15,10 +15,10 @@ locals {
   s3_package   = var.lambda_s3_package == null ? { bucket = null, key = null, object_version = null } : var.lambda_s3_package
   in_vpc       = length(var.subnet_ids) > 0
 
-  # The quota sync's side metric stays out of the namespace the alarms watch, so that its role cannot write
+  # sync-thresholds' side metric stays out of the namespace the alarms watch, so that its role cannot write
   # the guard's evidence (QUOTA_METRICS_NAMESPACE; ses_guard.settings derives the same by default).
   quota_metrics_namespace = "${var.metrics_namespace}/Quota"
-  # The enforcement watch's status metrics likewise (ENFORCEMENT_METRICS_NAMESPACE).
+  # watch-enforcement's status metrics likewise (ENFORCEMENT_METRICS_NAMESPACE).
   enforcement_metrics_namespace = "${var.metrics_namespace}/Enforcement"
 
   # The functions, keyed by their names (each deploys as <name>-<key>; its handler is the key in snake case).
@@ -236,7 +236,7 @@ resource "aws_lambda_function" "automation" {
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.vpc_access, aws_lambda_function.event_processor]
 
-  #checkov:skip=CKV_AWS_116: a failed scheduled run is redone by the next one, and every failure raises the automation-errors alarm (a failed breaker on the critical topic), whose runbook says what to do by hand.
+  #checkov:skip=CKV_AWS_116: a failed scheduled run is redone by the next one, and every failure raises the automation-errors alarm (a failed disable-sending on the critical topic), whose runbook says what to do by hand.
   #checkov:skip=CKV_AWS_115: they run once per schedule or alarm; reserving concurrency would take it from the account's pool (new accounts have none to spare).
   #checkov:skip=CKV_AWS_117: VPC placement is optional (subnet_ids): only a database reachable only inside a VPC needs it.
   #checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile the caller's pipeline would own; the package's hash is pinned by source_code_hash.

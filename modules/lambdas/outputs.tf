@@ -29,7 +29,7 @@ output "planned_log_group_names" {
 }
 
 output "announcer_role_arns" {
-  description = "ARNs of the roles that publish to each alert topic, keyed warning (quota sync, enforcement watch) and critical (enforcement watch, sending breaker): the only principals the topics' policies let publish besides the alarms."
+  description = "ARNs of the roles that publish to each alert topic, keyed warning (sync-thresholds, watch-enforcement) and critical (watch-enforcement, disable-sending): the only principals the topics' policies let publish besides the alarms."
   value = {
     for tier in ["warning", "critical"] : tier => [for key, role in aws_iam_role.this : role.arn if contains(local.functions[key].announces_to, tier)]
   }
@@ -75,7 +75,7 @@ output "schedule_rule_names" {
 }
 
 output "published_metrics" {
-  description = "Where the functions publish their metrics: namespace (the processor's), quota_namespace (the quota sync's SendQuotaUsedPercent), enforcement_namespace (the enforcement watch's EnforcementStatus and SendingDisabledByOthers), and service, the value of their only dimension (POWERTOOLS_SERVICE_NAME): what the alarms and the dashboard watch."
+  description = "Where the functions publish their metrics: namespace (the processor's), quota_namespace (sync-thresholds' SendQuotaUsedPercent), enforcement_namespace (watch-enforcement's EnforcementStatus and SendingDisabledByOthers), and service, the value of their only dimension (POWERTOOLS_SERVICE_NAME): what the alarms and the dashboard watch."
   value = {
     namespace             = var.metrics_namespace
     quota_namespace       = local.quota_metrics_namespace

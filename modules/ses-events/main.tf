@@ -17,7 +17,7 @@ resource "aws_ses_configuration_set" "this" {
     tls_policy = var.tls_policy
   }
 
-  # The sending breaker may pause this configuration set; an apply must not quietly resume sending.
+  # disable-sending may pause this configuration set; an apply must not quietly resume sending.
   lifecycle {
     ignore_changes = [sending_enabled]
   }
