@@ -23,6 +23,7 @@ from tests.conftest import both_databases, emitted_metrics
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
     BREAKER_ALARM,
     CRITICAL_ALARM,
+    CRITICAL_TOPIC,
     account,
     alarm_event,
     audit_entries,
@@ -157,12 +158,16 @@ def test_the_evidence_window_is_the_alarms(
 
 def test_an_alarm_on_another_custom_metric_is_refused(account, engine, lambda_context):
     set_breaker_alarm(account["cloudwatch"], metric="SomethingElse")
-    log_unregistered(engine, 10)
+    leak_scenario_logged(engine)  # 11 mails to unregistered recipients within the hour, 10 from the attacker
 
     [refusal] = handlers.disable_sending(alarm_event(), lambda_context)["refused"]
 
     assert refusal.startswith("the alarm watches 'SomethingElse' in 'SESGuard', a metric the guard cannot check")
     assert sending_enabled(account) is True
+    # The refusal still tells the on-call what the guard's records show.
+    [notice] = account["critical"].read()
+    assert "Mail to addresses that are not users in the last 24 h: 11\n" in notice["Message"]
+    assert f"Top source IPs:\n  {ses.ATTACKER_IP}: 10\n" in notice["Message"]
 
 
 def test_an_alarm_on_a_metric_only_aws_writes_needs_no_records(account, engine, lambda_context, monkeypatch):
@@ -322,3 +327,25 @@ def test_senders_with_as_many_sends_are_ranked_by_name(engine):
 
     assert evidence.source_ips == [(f"198.51.100.{n}", 1) for n in range(5)]
     assert evidence.caller_identities == [(f"caller-{n}", 1) for n in range(5)]
+
+
+def test_messages_the_breaker_ignores_do_not_hold_back_a_genuine_alarm_after_them(account, engine, lambda_context):
+    """One SNS event, four messages: a JSON object where SNS sends text, text that is not JSON, an alarm that is
+    not the breaker's, then the breaker's genuine alarm. Each is judged on its own, in order."""
+    log_unregistered(engine, 10)
+    [genuine, someone_elses] = [alarm_event(name)["Records"][0]["Sns"]["Message"] for name in (BREAKER_ALARM, "other")]
+    messages = [{"AlarmName": BREAKER_ALARM}, "not json", someone_elses, genuine]
+
+    event = ses.sns_event(messages, topic_arn=CRITICAL_TOPIC)
+    event["Records"][0]["Sns"]["Message"] = messages[0]  # as given, not as text
+
+    result = handlers.disable_sending(event, lambda_context)
+
+    assert result["acted_on"] == [BREAKER_ALARM]
+    assert result["ignored"] == [
+        "not a CloudWatch alarm notification (no AlarmArn, AWSAccountId, OldStateValue, NewStateValue, "
+        "NewStateReason, StateChangeTime)",
+        "message is not JSON",
+        "alarm 'other' is not in the breaker's allowlist",
+    ]
+    assert sending_enabled(account) is False

@@ -166,6 +166,17 @@ def test_an_overlong_alarm_text_is_cut_with_a_log_line_saying_how_much(account, 
     ]
 
 
+def test_an_alarm_text_of_exactly_cloudwatchs_limit_is_kept_whole_without_a_cut_line(
+    account, engine, lambda_context, caplog
+):
+    leak_scenario_logged(engine)
+    message = alarm_message(NewStateReason="x" * 1023)
+
+    handlers.disable_sending(ses.sns_event([message], topic_arn=CRITICAL_TOPIC), lambda_context)
+
+    assert logged(caplog, "alarm text cut to CloudWatch's limit") == []
+
+
 def test_an_unrecorded_trip_is_counted_by_service_in_the_namespace_the_alarms_watch(
     account, engine, lambda_context, capsys
 ):
