@@ -349,3 +349,18 @@ def test_messages_the_breaker_ignores_do_not_hold_back_a_genuine_alarm_after_the
         "alarm 'other' is not in the breaker's allowlist",
     ]
     assert sending_enabled(account) is False
+
+
+def test_a_refused_alarm_does_not_hold_back_the_next_one(account, engine, lambda_context, monkeypatch):
+    """Two allowlisted alarms in one event: the first lacks the guard's records and is refused, the second
+    (on a metric only AWS writes) is acted on."""
+    monkeypatch.setenv("BREAKER_ALARM_NAMES", json.dumps([BREAKER_ALARM, CRITICAL_ALARM]))
+    account["cloudwatch"].set_alarm_state(AlarmName=CRITICAL_ALARM, StateValue="ALARM", StateReason="test")
+    messages = [alarm_event(name)["Records"][0]["Sns"]["Message"] for name in (BREAKER_ALARM, CRITICAL_ALARM)]
+
+    result = handlers.disable_sending(ses.sns_event(messages, topic_arn=CRITICAL_TOPIC), lambda_context)
+
+    [refusal] = result["refused"]
+    assert "holds 0 unregistered" in refusal
+    assert result["acted_on"] == [CRITICAL_ALARM]
+    assert sending_enabled(account) is False
