@@ -10,6 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 
 from ses_guard import processor, schema
+from ses_guard.addresses import MYSQL_BROAD_COLLATION
 from ses_guard.parsing import InboundRecord, normalize_address
 from ses_guard.provenance import Source
 from ses_guard.settings import UsersTable
@@ -117,6 +118,21 @@ def test_a_case_insensitive_column_is_searched_through_its_index(engine):
     assert plan["key"] == "ix_accounts_mail"
     assert plan["type"] == "range"
     assert int(plan["rows"]) <= UNREGISTERED_PER_BATCH + 2
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+def test_a_non_ascii_user_on_a_unicode_column_is_found_through_the_index_alone(engine):
+    """A utf8mb4 column holds every recipient: a user with an accented address costs no broad search."""
+    create_accounts(engine, "COLLATE utf8mb4_unicode_ci", count=20)
+    add_account(engine, 77, "Jörg@Corp.Example")
+    store = EventStore(engine, ACCOUNTS)
+    lookups = []
+    sa_event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *rest: lookups.append(statement))
+
+    assert deliver(store, "jörg@corp.example") == {"jörg@corp.example": 77}
+    [lookup] = [statement for statement in lookups if "FROM accounts" in statement]
+    assert MYSQL_BROAD_COLLATION not in lookup  # the column compared as it is, through its index
 
 
 @pytest.mark.mysql

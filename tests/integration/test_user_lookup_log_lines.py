@@ -83,3 +83,21 @@ def test_a_binary_column_whose_collation_is_unknown_is_matched_by_the_rule(engin
     }
     assert store.users.uses_index is False
     assert store.users.column.ignores_case_and_trailing_spaces is False
+
+
+def test_a_binary_column_holding_bytes_that_are_not_utf8_fails_no_batch(engine):
+    """An application that wrote latin1 bytes into a binary column: such an address matches no recipient, and
+    the users next to it are still found."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE accounts (id INTEGER PRIMARY KEY, mail VARBINARY(320), ok INTEGER)")
+        connection.exec_driver_sql(
+            "INSERT INTO accounts VALUES (77, %(latin1)s, 1), (78, %(utf8)s, 1)",
+            {"latin1": "Jörg@Corp.Example".encode("latin1"), "utf8": "Ève@Corp.Example".encode()},
+        )
+    store = EventStore(engine, ACCOUNTS)
+
+    # MariaDB shows the byte that is not UTF-8 as "?", so the broad search fetches the row for this recipient.
+    assert deliver(store, "j?rg@corp.example", "ève@corp.example") == {
+        "j?rg@corp.example": None,
+        "ève@corp.example": 78,
+    }
