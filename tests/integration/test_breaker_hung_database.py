@@ -26,18 +26,27 @@ pytestmark = [pytest.mark.mysql, pytest.mark.parametrize("database_url", ["mysql
 RELEASE_AFTER_SECONDS = 20  # long past the breaker's patience: without it the test would wait forever
 
 
-@pytest.fixture
-def evidence_table_locked(database_url):
-    """Another session holds a write lock on the evidence's table: reading it waits, as on a hung server."""
+def locked(database_url, table):
+    """Another session holds a write lock on the table: using it waits, as on a hung server."""
     url = make_url(database_url)
     session = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username, database=url.database)
-    session.cursor().execute("LOCK TABLES unvalidated_email_log WRITE")
+    session.cursor().execute(f"LOCK TABLES {table} WRITE")
     release = threading.Timer(RELEASE_AFTER_SECONDS, session.close)
     release.start()
     yield
     release.cancel()
     if session.open:
         session.close()
+
+
+@pytest.fixture
+def evidence_table_locked(database_url):
+    yield from locked(database_url, "unvalidated_email_log")
+
+
+@pytest.fixture
+def audit_table_locked(database_url):
+    yield from locked(database_url, "automation_audit_log")
 
 
 @pytest.fixture
@@ -78,3 +87,27 @@ def test_a_hung_database_does_not_hold_back_the_announcement(account, leak_logge
     )
     # Only the evidence's table is locked: the refusal itself is on record.
     assert [(e["action"], e["target"]) for e in audit_entries(engine)] == [("sending_disable_refused", "account")]
+
+
+def test_a_hung_audit_write_is_one_log_line_saying_how_long_it_waited(
+    account,  # noqa: F811
+    leak_logged,
+    engine,
+    audit_table_locked,
+    caplog,
+):
+    settings = config.breaker_settings(os.environ)
+    clients = {name: account[name] for name in ("ses", "sns", "cloudwatch")}
+
+    outcome = breaker.handle(
+        lambda_events.sns_messages(alarm_event()),
+        settings,
+        Home("aws", "us-east-1", "123456789012"),
+        clients,
+        engine,
+        evidence_timeout=timedelta(seconds=1),
+    )
+
+    assert outcome.acted_on == ["app-email-not-registered-critical"]
+    [line] = [record for record in caplog.records if record.getMessage() == "breaker could not record the audit row"]
+    assert (line.targets, line.reason) == (["account"], "the database did not answer within 1 s")
