@@ -8,8 +8,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
-from ses_guard import processor, schema
+from ses_guard import database, processor, schema
 from ses_guard.addresses import MYSQL_BROAD_COLLATION
 from ses_guard.parsing import InboundRecord, normalize_address
 from ses_guard.provenance import Source
@@ -330,3 +331,19 @@ def test_every_character_set_the_server_ships_looks_users_up_without_failing_a_b
         if found != expected:
             failures[charset] = {k: v for k, v in found.items() if expected[k] != v}
     assert failures == {}
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+def test_a_mariadb_url_is_searched_through_the_index_too(engine, database_url):
+    """DATABASE_URL=mariadb+pymysql://... names SQLAlchemy's mariadb dialect: the same server, the same lookup."""
+    create_accounts(engine, "COLLATE utf8mb4_unicode_ci")
+    add_account(engine, 77, "Boss@Corp.Example")
+    url = make_url(database_url).set(drivername="mariadb+pymysql")
+    mariadb = database.build_engine(url.render_as_string(hide_password=False))
+    try:
+        store = EventStore(mariadb, ACCOUNTS)
+        assert deliver(store, "boss@corp.example") == {"boss@corp.example": 77}
+        assert (mariadb.dialect.name, store.users.uses_index) == ("mariadb", True)
+    finally:
+        mariadb.dispose()
