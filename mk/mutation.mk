@@ -28,5 +28,5 @@ ifeq ($(RESUME),)
 	ln -s $(CURDIR)/lambda_src/ses_guard $(CURDIR)/tests $(CURDIR)/examples $(MUTATION_DIR)/
 	cp tests/mutation/setup.cfg $(MUTATION_DIR)/setup.cfg
 endif
-	cd $(MUTATION_DIR) && $(CURDIR)/$(VENV)/bin/mutmut run --max-children 2 $(if $(MUTANTS),'$(MUTANTS)')
+	cd $(MUTATION_DIR) && $(CURDIR)/$(VENV)/bin/mutmut run --max-children 2 $(foreach name,$(MUTANTS),'$(name)')
 	$(PY) scripts/mutation_score.py --mutants $(MUTATION_DIR)/mutants --equivalent tests/mutation/equivalent.toml --survivors
