@@ -54,21 +54,25 @@ def leak_logged(engine):
     leak_scenario_logged(engine)
 
 
-def test_a_hung_database_does_not_hold_back_the_announcement(account, leak_logged, engine, evidence_table_locked):  # noqa: F811
-    """The evidence cannot be read: the breaker refuses (it acts only on the guard's own records), and says so
-    on the critical topic within its bound, not when the lock is released or Lambda's timeout ends it."""
-    settings = config.breaker_settings(os.environ)
-    clients = {name: account[name] for name in ("ses", "sns", "cloudwatch")}
-    started = time.monotonic()
-
-    outcome = breaker.handle(
+def handle_the_alarm(account_clients, engine) -> breaker.BreakerOutcome:
+    """The breaker's alarm, handled with a 1 s bound on each database call."""
+    clients = {name: account_clients[name] for name in ("ses", "sns", "cloudwatch")}
+    return breaker.handle(
         lambda_events.sns_messages(alarm_event()),
-        settings,
+        config.breaker_settings(os.environ),
         Home("aws", "us-east-1", "123456789012"),
         clients,
         engine,
         evidence_timeout=timedelta(seconds=1),
     )
+
+
+def test_a_hung_database_does_not_hold_back_the_announcement(account, leak_logged, engine, evidence_table_locked):  # noqa: F811
+    """The evidence cannot be read: the breaker refuses (it acts only on the guard's own records), and says so
+    on the critical topic within its bound, not when the lock is released or Lambda's timeout ends it."""
+    started = time.monotonic()
+
+    outcome = handle_the_alarm(account, engine)
 
     elapsed = time.monotonic() - started
     [notice] = account["critical"].read()
@@ -96,17 +100,8 @@ def test_a_hung_audit_write_is_one_log_line_saying_how_long_it_waited(
     audit_table_locked,
     caplog,
 ):
-    settings = config.breaker_settings(os.environ)
-    clients = {name: account[name] for name in ("ses", "sns", "cloudwatch")}
 
-    outcome = breaker.handle(
-        lambda_events.sns_messages(alarm_event()),
-        settings,
-        Home("aws", "us-east-1", "123456789012"),
-        clients,
-        engine,
-        evidence_timeout=timedelta(seconds=1),
-    )
+    outcome = handle_the_alarm(account, engine)
 
     assert outcome.acted_on == ["app-email-not-registered-critical"]
     [line] = [record for record in caplog.records if record.getMessage() == "breaker could not record the audit row"]
