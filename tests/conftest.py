@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -167,15 +168,23 @@ def emitted_metrics(captured_stdout: str) -> dict:
     return totals
 
 
+@functools.cache
+def _boto3_session():
+    """One boto3 session for the test process: mock_aws drops boto3's default session, and a new session reads
+    botocore's endpoint and service model files again, which took most of a moto test's time."""
+    import boto3
+
+    return boto3.Session()
+
+
 @pytest.fixture
 def moto_clients(monkeypatch):
     """AWS in-process (moto, with the project's SES extensions): boto3 clients by service, with throwaway
     credentials in the environment (a client the code creates itself inside the test is moto's too)."""
     # Imported here: the unit suite runs in a plain virtualenv, without moto.
-    import boto3
     from moto import mock_aws
 
-    from tests.support import moto_ses, moto_sesv2
+    from tests.support import moto_ses, moto_sesv2, moto_sns
 
     for key, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -185,5 +194,7 @@ def moto_clients(monkeypatch):
         monkeypatch.setenv(key, value)
     moto_ses.apply()
     moto_sesv2.apply()
+    moto_sns.apply()
+    session = _boto3_session()
     with mock_aws():
-        yield {name: boto3.client(name) for name in ("ses", "sesv2", "cloudwatch", "sns", "sqs", "secretsmanager")}
+        yield {name: session.client(name) for name in ("ses", "sesv2", "cloudwatch", "sns", "sqs", "secretsmanager")}

@@ -24,16 +24,17 @@ from typing import Optional, Type
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from tests.support import moto_policies, moto_ses, moto_sesv2, moto_sqs
+from tests.support import moto_policies, moto_ses, moto_sesv2, moto_sns, moto_sqs
 
 
 class EmulatorServer:
-    """ThreadedMotoServer on 127.0.0.1 with the SES, SESv2, SQS and resource-policy extensions applied."""
+    """ThreadedMotoServer on 127.0.0.1 with the SES, SESv2, SNS, SQS and resource-policy extensions applied."""
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         moto_ses.apply()
         moto_sesv2.apply()
         moto_sqs.apply()
+        moto_sns.apply()
         moto_policies.apply()
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self.endpoint_url = ""
