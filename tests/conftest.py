@@ -104,6 +104,11 @@ def _fresh_mysql_database(server) -> str:
     return name
 
 
+def _drop_mysql_database(server, name: str) -> None:
+    with server.begin() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
 @pytest.fixture
 def database_url(request, tmp_path):
     """URL of an empty database of the requested kind ('sqlite' or 'mysql'), dropped afterwards."""
@@ -114,8 +119,7 @@ def database_url(request, tmp_path):
     server = request.getfixturevalue("mysql_server")
     name = _fresh_mysql_database(server)
     yield make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
-    with server.begin() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    _drop_mysql_database(server, name)
 
 
 def lambda_container(monkeypatch, engine=None, clients=None) -> handlers.Container:
@@ -158,16 +162,15 @@ def _upgraded_mysql(mysql_server) -> str:
     name = _fresh_mysql_database(mysql_server)
     _upgrade_with_demo_users(make_url(MYSQL_URL).set(database=name))
     yield name
-    with mysql_server.begin() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    _drop_mysql_database(mysql_server, name)
 
 
 def _copy_mysql_database(server, source: str, target: str) -> None:
     with server.begin() as connection:
         tables = connection.execute(
             text("SELECT table_name FROM information_schema.tables WHERE table_schema = :source"), {"source": source}
-        ).scalars()
-        for table in list(tables):
+        )
+        for table in tables.scalars().all():
             connection.execute(text(f"CREATE TABLE `{target}`.`{table}` LIKE `{source}`.`{table}`"))
             connection.execute(text(f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{source}`.`{table}`"))
 
