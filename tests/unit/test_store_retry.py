@@ -9,13 +9,14 @@ from ses_guard.store import DEADLOCK_ATTEMPTS, _retry_on_deadlock
 
 
 class FlakyTransaction:
-    def __init__(self, failures, code):
-        self.failures, self.code, self.calls = failures, code, 0
+    def __init__(self, failures, code=None, driver_error=None):
+        self.failures, self.calls = failures, 0
+        self.driver_error = driver_error if code is None else Exception(code, "Deadlock found")
 
     def __call__(self):
         self.calls += 1
         if self.calls <= self.failures:
-            raise OperationalError("INSERT ...", {}, Exception(self.code, "Deadlock found"))
+            raise OperationalError("INSERT ...", {}, self.driver_error)
         return "stored"
 
 
@@ -36,4 +37,14 @@ def test_other_errors_are_not_retried():
     work = FlakyTransaction(failures=1, code=2003)  # can't connect
     with pytest.raises(OperationalError):
         _retry_on_deadlock(work)
+    assert work.calls == 1
+
+
+@pytest.mark.parametrize("driver_error", [Exception(), None], ids=["driver error without a code", "no driver error"])
+def test_an_error_without_a_code_propagates_as_it_is(driver_error):
+    """Not an IndexError or AttributeError in its place: the invocation's one log line names the real cause."""
+    work = FlakyTransaction(failures=1, driver_error=driver_error)
+    with pytest.raises(OperationalError) as raised:
+        _retry_on_deadlock(work)
+    assert raised.value.orig is driver_error
     assert work.calls == 1
