@@ -120,9 +120,9 @@ class RawWriter:
         cursor.execute(self.lookup + "(" + ", ".join([self.placeholder] * len(keys)) + ")", keys)
         found = {address.lower(): user_id for address, user_id in cursor.fetchall()}
         users = [(*values, found[key]) for key, values, _ in batch if key in found]
-        strangers = [values for key, values, _ in batch if key not in found]
+        unregistered = [values for key, values, _ in batch if key not in found]
         pairs = [pair for key, _, pair in batch if key not in found]
-        for sql, rows in zip(self.statements or [], (users, strangers, pairs)):
+        for sql, rows in zip(self.statements or [], (users, unregistered, pairs)):
             if rows:
                 cursor.executemany(sql, rows)
         self.connection.commit()
@@ -375,10 +375,11 @@ def render(args, rates, median, statements, lookup, memory, cold, zip_mb, terraf
         "Lambda. The raw floor does the same useful work with the bare driver (PyMySQL / sqlite3), its clock "
         "running from the lookup to the commit: one indexed `IN` query for the batch's recipients (the same "
         "index the processor uses), then one `executemany` per table (user rows with the user_id found, "
-        "stranger rows, unregistered pairs) and one commit. Its rows are built before its clock starts, all but "
-        "the user_id: no parsing, no deduplication, no counting. Within a round the processor and the floor "
-        "alternate batch by batch on the same database, so both see the same load; after each round the bench "
-        "checks that both found every user. The ratio column is the median of the per-round ratios.",
+        "unregistered-recipient rows, unregistered pairs) and one commit. Its rows are built before its clock "
+        "starts, all but the user_id: no parsing, no deduplication, no counting. Within a round the processor "
+        "and the floor alternate batch by batch on the same database, so both see the same load; after each "
+        "round the bench checks that both found every user. The ratio column is the median of the per-round "
+        "ratios.",
         "",
         "## Event processor throughput (recipient events per second)",
         "",

@@ -30,8 +30,8 @@ from tests import ses_samples as ses
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 SECRET_NAME = "ses-guard-bench/simple-design-db"  # noqa: S105 (a name)
-TABLES = {"user": "simple_user_email_log", "stranger": "simple_unvalidated_email_log"}
-LOG_TABLES = {"user": "user_email_log", "stranger": "unvalidated_email_log"}
+TABLES = {"user": "simple_user_email_log", "unregistered": "simple_unvalidated_email_log"}
+LOG_TABLES = {"user": "user_email_log", "unregistered": "unvalidated_email_log"}
 NOT_REGISTERED_METRIC = "EmailNotRegisteredCount"
 _COLUMNS = (
     "aws_sns_message_id", "source_address", "subject", "source_ip", "source_arn", "timestamp", "status",
@@ -120,7 +120,7 @@ class SimpleDesign:
             columns = (*_COLUMNS, "user_id") if user else _COLUMNS
             if user:
                 row["user_id"] = user[0]
-            table = TABLES["user" if user else "stranger"]
+            table = TABLES["user" if user else "unregistered"]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(f'%({c})s' for c in columns)})",  # noqa: S608
                 row,

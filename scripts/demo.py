@@ -232,7 +232,7 @@ class Demo:
         )
         self.drain_queue("Scenario 3, leaked credentials", ses.scenario_3())
 
-    def hygiene(self) -> None:
+    def suppress_bouncing_users(self) -> None:
         response = self.invoke("suppress-bouncing-users", {"source": "aws.events", "detail-type": "Scheduled Event"})
         for user in response["invalidated"]:
             print(f"      validated = 0 for user {user['user_id']} <{user['email_address']}>: {user['reason']}")
@@ -244,7 +244,7 @@ class Demo:
         alarms = self.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]
         return {alarm["AlarmName"]: alarm["Threshold"] for alarm in alarms}
 
-    def quota_sync(self) -> None:
+    def sync_thresholds(self) -> None:
         before = self.send_count_thresholds()
         moto_ses.set_send_quota(200_000, endpoint_url=self.server.endpoint_url)
         print("      the emulator's SES quota raised to 200,000 per 24 h (AWS granted an increase)")
@@ -277,7 +277,7 @@ class Demo:
         if [entry.email_address for entry in result.suppressed_still_valid] != ["user2@example.com"]:
             raise StepFailed(f"expected user2 suppressed but valid, got {result.suppressed_still_valid}")
 
-    def breaker(self) -> None:
+    def disable_sending(self) -> None:
         cloudwatch = self.client("cloudwatch")
         alarm_name = self.outputs["alarm_names"]["unregistered-recipients-critical"]
         cloudwatch.set_alarm_state(
@@ -390,7 +390,7 @@ def closing_summary(demo: Demo) -> str:
         "",
         "What you saw: SES notifications reached the database through the deployed topic and queue; user3's",
         "bouncing mailbox was set to validated = 0; a quota increase moved the send-count thresholds; mail to",
-        "strangers raised EmailNotRegisteredCount and disable-sending disabled sending.",
+        "unregistered recipients raised EmailNotRegisteredCount and disable-sending disabled sending.",
         "",
         "Next steps:",
     ]
@@ -427,10 +427,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             demo.step("Prepare the database (ses-guard db upgrade, db init-demo)", demo.prepare_database)
             demo.step("terraform apply examples/complete (Terraform 1.0.3, aws 3.39.0)", demo.apply)
             demo.step("Play the seed's three scenarios through the deployed topic and queue", demo.play_scenarios)
-            demo.step("Users who keep bouncing: suppress-bouncing-users", demo.hygiene)
-            demo.step("Quota grows: sync-thresholds", demo.quota_sync)
+            demo.step("Users who keep bouncing: suppress-bouncing-users", demo.suppress_bouncing_users)
+            demo.step("Quota grows: sync-thresholds", demo.sync_thresholds)
             demo.step("AWS's verdict and the suppression list: watch-enforcement, suppression diff", demo.aws_verdict)
-            demo.step("Leak detected: disable-sending, the circuit breaker", demo.breaker)
+            demo.step("Leak detected: disable-sending, the circuit breaker", demo.disable_sending)
             demo.step("What the seed shows", demo.report)
             demo.step("Tear down", stack.close)
         except StepFailed as failure:

@@ -7,9 +7,9 @@ is the same from a fresh clone. An entry matching no surviving mutant is reporte
 
     python scripts/mutation_score.py --mutants build/mutation/mutants --equivalent tests/mutation/equivalent.toml
 
-A filtered run (`make mutation MUTANTS='ses_guard.hygiene*'`) scores the modules it checked, from the mutants it
-checked. Exit status: 0 when every scored module reaches --minimum (default 90 %), 1 otherwise, 2 when nothing
-was checked or, after a complete run, the list names a mutant that is no survivor.
+A filtered run (`make mutation MUTANTS='ses_guard.sync_thresholds*'`) scores the modules it checked, from
+the mutants it checked. Exit status: 0 when every scored module reaches --minimum (default 90 %), 1 otherwise, 2
+when nothing was checked or, after a complete run, the list names a mutant that is no survivor.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from ses_guard import (
     aws,
     database,
     doctor,
-    hygiene,
     lambda_events,
     migrate,
     observability,
@@ -37,8 +36,9 @@ from ses_guard import (
     report,
     schema,
     settings,
+    suppress_bouncing_users,
     suppression,
-    thresholds,
+    sync_thresholds,
 )
 from ses_guard.cli_errors import EXIT_CODE_MEANINGS, CliError, ExitCode, driver_missing, explain
 from ses_guard.observability import log_to_stderr, logger
@@ -394,8 +394,8 @@ def _add_sync_thresholds(commands, common) -> None:
 
 
 def _run_sync_thresholds(context: Context) -> Outcome:
-    quota_sync = settings.quota_sync_settings(context.env)
-    if not quota_sync.send_count_alarms:
+    function_settings = settings.sync_thresholds_settings(context.env)
+    if not function_settings.send_count_alarms:
         raise CliError(
             ExitCode.USAGE,
             "SEND_COUNT_ALARMS is not set: set it to the alarms to manage, e.g. "
@@ -404,7 +404,7 @@ def _run_sync_thresholds(context: Context) -> Outcome:
     engine = context.engine()
     migrate.require_guard_tables(engine)
     clients = context.clients
-    report = thresholds.sync(quota_sync, clients("ses"), clients("cloudwatch"), clients("sns"), engine)
+    report = sync_thresholds.sync(function_settings, clients("ses"), clients("cloudwatch"), clients("sns"), engine)
     data = report.as_dict()
     if report.quota_is_unlimited:
         return Outcome(data, "SES quota: unlimited (Max24HourSend -1): the send-count thresholds were left as they are")
@@ -477,18 +477,18 @@ def _run_suppress_bouncing_users(context: Context) -> Outcome:
         overrides["bounce_types"] = args.bounce_types
     if args.no_complaints:
         overrides["invalidate_on_complaint"] = False
-    hygiene_settings = dataclasses.replace(settings.hygiene_settings(context.env), **overrides)
+    function_settings = dataclasses.replace(settings.suppress_bouncing_users_settings(context.env), **overrides)
     engine = context.engine()
     migrate.require_guard_tables(engine)
-    migrate.require_users_table(engine, hygiene_settings.users)
+    migrate.require_users_table(engine, function_settings.users)
     # The SES client only when hygiene will use it: creating one needs an AWS region.
-    sesv2 = context.clients("sesv2") if hygiene_settings.sync_suppression_list else None
-    changed = hygiene.run(engine, hygiene_settings, dry_run=args.dry_run, sesv2=sesv2)
+    sesv2 = context.clients("sesv2") if function_settings.sync_suppression_list else None
+    changed = suppress_bouncing_users.run(engine, function_settings, dry_run=args.dry_run, sesv2=sesv2)
     data = {"dry_run": args.dry_run, "users": [dataclasses.asdict(user) for user in changed]}
     if args.dry_run:
         lines = [f"would set validated = 0 for {len(changed)} user(s) (dry run: nothing changed)"]
     else:
-        lines = [f"set validated = 0 for {len(changed)} user(s) in {hygiene_settings.users.name}"]
+        lines = [f"set validated = 0 for {len(changed)} user(s) in {function_settings.users.name}"]
     lines += [f"  {user.user_id:>8}  {user.email_address:<40} {user.reason}" for user in changed]
     if changed and not args.dry_run:
         lines.append("each change is recorded in automation_audit_log")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping
 
-from ses_guard import thresholds
+from ses_guard import sync_thresholds
 
 NOTIFICATION_TYPES = ("Bounce", "Complaint", "Delivery")
 OUTPUT_NAME = "expected_wiring"
@@ -200,7 +200,7 @@ def _send_count_thresholds(expected: Mapping[str, Any], client) -> List[Check]:
     actual = {alarm["AlarmName"]: alarm["Threshold"] for alarm in alarms}
     problems = []
     for name, percent in sorted(shares.items()):
-        wanted = thresholds.threshold_for(quota, float(percent))
+        wanted = sync_thresholds.threshold_for(quota, float(percent))
         # Terraform floors the threshold it creates; the quota sync rounds to cents.
         if name in actual and abs(actual[name] - wanted) >= 1:
             problems.append(f"{name} is {actual[name]:,.0f}, {percent:g}% of {quota:,.0f} is {wanted:,.0f}")

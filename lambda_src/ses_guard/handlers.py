@@ -11,19 +11,11 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from sqlalchemy.engine import Engine
 
-from ses_guard import (
-    audit,
-    aws,
-    breaker,
-    database,
-    enforcement,
-    hygiene,
-    lambda_events,
-    observability,
-    provenance,
-    settings,
-    thresholds,
-)
+import ses_guard.disable_sending
+import ses_guard.suppress_bouncing_users
+import ses_guard.sync_thresholds
+import ses_guard.watch_enforcement
+from ses_guard import audit, aws, database, lambda_events, observability, provenance, settings
 from ses_guard.observability import logger, metrics
 from ses_guard.store import EventStore
 
@@ -65,20 +57,20 @@ class Container:
         return EventStore(self.engine, self.processor.users)
 
     @functools.cached_property
-    def quota_sync(self) -> settings.QuotaSyncSettings:
-        return settings.quota_sync_settings(self.env)
+    def sync_thresholds(self) -> settings.SyncThresholdsSettings:
+        return settings.sync_thresholds_settings(self.env)
 
     @functools.cached_property
-    def hygiene(self) -> settings.HygieneSettings:
-        return settings.hygiene_settings(self.env)
+    def suppress_bouncing_users(self) -> settings.SuppressBouncingUsersSettings:
+        return settings.suppress_bouncing_users_settings(self.env)
 
     @functools.cached_property
-    def breaker(self) -> settings.BreakerSettings:
-        return settings.breaker_settings(self.env)
+    def disable_sending(self) -> settings.DisableSendingSettings:
+        return settings.disable_sending_settings(self.env)
 
     @functools.cached_property
-    def enforcement(self) -> settings.EnforcementSettings:
-        return settings.enforcement_settings(self.env)
+    def watch_enforcement(self) -> settings.WatchEnforcementSettings:
+        return settings.watch_enforcement_settings(self.env)
 
 
 _container: Optional[Container] = None
@@ -122,10 +114,10 @@ def process_events(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
 @logger.inject_lambda_context
 @_ends_in_time_with_a_reason
 def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
-    """Scheduled: the quota sync moves the send-count alarms' thresholds to their share of the SES quota."""
+    """Scheduled: moves the send-count alarms' thresholds to their share of the SES quota."""
     guard = container()
-    report = thresholds.sync(
-        guard.quota_sync, guard.clients("ses"), guard.clients("cloudwatch"), guard.clients("sns"), guard.engine
+    report = ses_guard.sync_thresholds.sync(
+        guard.sync_thresholds, guard.clients("ses"), guard.clients("cloudwatch"), guard.clients("sns"), guard.engine
     )
     return report.as_dict()
 
@@ -133,29 +125,33 @@ def sync_thresholds(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
 @logger.inject_lambda_context
 @_ends_in_time_with_a_reason
 def disable_sending(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
-    """Subscribed to the critical alert topic: the breaker (see ses_guard.breaker)."""
+    """Subscribed to the critical alert topic: the circuit breaker (see ses_guard.disable_sending)."""
     home, guard = provenance.Home.of_arn(context.invoked_function_arn), container()
     clients = {name: guard.clients(name) for name in ("ses", "sns", "cloudwatch")}
     messages = lambda_events.sns_messages(event)
-    outcome = breaker.handle(messages, guard.breaker, home, clients, guard.engine, clock=guard.clock)
+    outcome = ses_guard.disable_sending.handle(
+        messages, guard.disable_sending, home, clients, guard.engine, clock=guard.clock
+    )
     return asdict(outcome)
 
 
 @logger.inject_lambda_context
 @_ends_in_time_with_a_reason
 def suppress_bouncing_users(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
-    """Scheduled: hygiene sets validated = 0 for users who keep bouncing or complained."""
+    """Scheduled: sets validated = 0 for users who keep bouncing or complained (ses_guard.suppress_bouncing_users)."""
     guard = container()
-    invalidated = hygiene.run(guard.engine, guard.hygiene, now=guard.clock(), sesv2=guard.clients("sesv2"))
+    invalidated = ses_guard.suppress_bouncing_users.run(
+        guard.engine, guard.suppress_bouncing_users, now=guard.clock(), sesv2=guard.clients("sesv2")
+    )
     return {"invalidated": [asdict(user) for user in invalidated]}
 
 
 @logger.inject_lambda_context
 @_ends_in_time_with_a_reason
 def watch_enforcement(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
-    """Scheduled: the enforcement watch reads AWS's verdict on the account (see ses_guard.enforcement)."""
+    """Scheduled: reads AWS's verdict on the account (see ses_guard.watch_enforcement)."""
     guard = container()
-    report = enforcement.watch(
-        guard.enforcement, guard.clients("sesv2"), guard.clients("cloudwatch"), guard.clients("sns"), guard.engine
+    report = ses_guard.watch_enforcement.watch(
+        guard.watch_enforcement, guard.clients("sesv2"), guard.clients("cloudwatch"), guard.clients("sns"), guard.engine
     )
-    return enforcement.report_dict(report)
+    return ses_guard.watch_enforcement.report_dict(report)

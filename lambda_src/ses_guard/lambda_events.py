@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ses_guard import breaker, processor, provenance
+from ses_guard import disable_sending, processor, provenance
 from ses_guard.observability import FOREIGN_METRIC, NOT_REGISTERED_METRIC, metrics
 from ses_guard.parsing import SNS_SOURCE, SQS_SOURCE, InboundRecord, InvalidRecord
 from ses_guard.store import EventStore
@@ -64,7 +64,7 @@ def process_event(event: Any, store: EventStore, source: provenance.Source) -> D
     return {"recipient_events": len(outcome.events)}
 
 
-def sns_messages(event: Any) -> Optional[List[breaker.SnsMessage]]:
+def sns_messages(event: Any) -> Optional[List[disable_sending.SnsMessage]]:
     """The messages of an SNS-triggered event (the breaker's); None when the event is not one."""
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
@@ -73,5 +73,5 @@ def sns_messages(event: Any) -> Optional[List[breaker.SnsMessage]]:
     for record in records:
         sns = record.get("Sns") if isinstance(record, dict) else None
         sns = sns if isinstance(sns, dict) else {}
-        messages.append(breaker.SnsMessage(topic_arn=sns.get("TopicArn"), message=sns.get("Message")))
+        messages.append(disable_sending.SnsMessage(topic_arn=sns.get("TopicArn"), message=sns.get("Message")))
     return messages

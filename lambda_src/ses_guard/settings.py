@@ -76,7 +76,7 @@ class ProcessorSettings:
 
 
 @dataclass(frozen=True)
-class QuotaSyncSettings:
+class SyncThresholdsSettings:
     send_count_alarms: Dict[str, float] = field(default_factory=dict)
     warning_topic_arn: Optional[str] = None
     metrics_namespace: str = DEFAULT_NAMESPACE + QUOTA_NAMESPACE_SUFFIX
@@ -85,7 +85,7 @@ class QuotaSyncSettings:
 
 
 @dataclass(frozen=True)
-class HygieneSettings:
+class SuppressBouncingUsersSettings:
     users: UsersTable = UsersTable()
     bounce_threshold: int = 5
     window_days: int = 30
@@ -97,7 +97,7 @@ class HygieneSettings:
 
 
 @dataclass(frozen=True)
-class BreakerSettings:
+class DisableSendingSettings:
     critical_topic_arn: Optional[str] = None
     alarm_names: Tuple[str, ...] = ()
     configuration_sets: Tuple[str, ...] = ()
@@ -108,7 +108,7 @@ class BreakerSettings:
 
 
 @dataclass(frozen=True)
-class EnforcementSettings:
+class WatchEnforcementSettings:
     warning_topic_arn: Optional[str] = None
     critical_topic_arn: Optional[str] = None
     metrics_namespace: str = DEFAULT_NAMESPACE + ENFORCEMENT_NAMESPACE_SUFFIX
@@ -245,9 +245,9 @@ def processor_settings(env: Mapping[str, str]) -> ProcessorSettings:
     )
 
 
-def quota_sync_settings(env: Mapping[str, str]) -> QuotaSyncSettings:
+def sync_thresholds_settings(env: Mapping[str, str]) -> SyncThresholdsSettings:
     metrics = metrics_settings(env)
-    return QuotaSyncSettings(
+    return SyncThresholdsSettings(
         send_count_alarms=_send_count_alarms(env),
         warning_topic_arn=_text(env, "WARNING_TOPIC_ARN"),
         metrics_namespace=_text(env, "QUOTA_METRICS_NAMESPACE") or metrics.namespace + QUOTA_NAMESPACE_SUFFIX,
@@ -256,24 +256,26 @@ def quota_sync_settings(env: Mapping[str, str]) -> QuotaSyncSettings:
     )
 
 
-def hygiene_settings(env: Mapping[str, str]) -> HygieneSettings:
+def suppress_bouncing_users_settings(env: Mapping[str, str]) -> SuppressBouncingUsersSettings:
     raw_bounce_types = _text(env, "HYGIENE_BOUNCE_TYPES")
-    return HygieneSettings(
+    return SuppressBouncingUsersSettings(
         users=users_table(env),
-        bounce_threshold=_positive_int(env, "HYGIENE_BOUNCE_THRESHOLD", HygieneSettings.bounce_threshold),
-        window_days=_positive_int(env, "HYGIENE_WINDOW_DAYS", HygieneSettings.window_days),
+        bounce_threshold=_positive_int(env, "HYGIENE_BOUNCE_THRESHOLD", SuppressBouncingUsersSettings.bounce_threshold),
+        window_days=_positive_int(env, "HYGIENE_WINDOW_DAYS", SuppressBouncingUsersSettings.window_days),
         bounce_types=bounce_types(raw_bounce_types, "HYGIENE_BOUNCE_TYPES")
         if raw_bounce_types
-        else HygieneSettings.bounce_types,
-        invalidate_on_complaint=_bool(env, "HYGIENE_INVALIDATE_ON_COMPLAINT", HygieneSettings.invalidate_on_complaint),
-        sync_suppression_list=_bool(env, "SYNC_SUPPRESSION_LIST", HygieneSettings.sync_suppression_list),
+        else SuppressBouncingUsersSettings.bounce_types,
+        invalidate_on_complaint=_bool(
+            env, "HYGIENE_INVALIDATE_ON_COMPLAINT", SuppressBouncingUsersSettings.invalidate_on_complaint
+        ),
+        sync_suppression_list=_bool(env, "SYNC_SUPPRESSION_LIST", SuppressBouncingUsersSettings.sync_suppression_list),
         actor=actor(env),
     )
 
 
-def breaker_settings(env: Mapping[str, str]) -> BreakerSettings:
+def disable_sending_settings(env: Mapping[str, str]) -> DisableSendingSettings:
     metrics = metrics_settings(env)
-    return BreakerSettings(
+    return DisableSendingSettings(
         critical_topic_arn=_text(env, "CRITICAL_TOPIC_ARN"),
         alarm_names=_string_list(env, "BREAKER_ALARM_NAMES"),
         configuration_sets=_string_list(env, "BREAKER_CONFIGURATION_SETS"),
@@ -283,9 +285,9 @@ def breaker_settings(env: Mapping[str, str]) -> BreakerSettings:
     )
 
 
-def enforcement_settings(env: Mapping[str, str]) -> EnforcementSettings:
+def watch_enforcement_settings(env: Mapping[str, str]) -> WatchEnforcementSettings:
     metrics = metrics_settings(env)
-    return EnforcementSettings(
+    return WatchEnforcementSettings(
         warning_topic_arn=_text(env, "WARNING_TOPIC_ARN"),
         critical_topic_arn=_text(env, "CRITICAL_TOPIC_ARN"),
         metrics_namespace=_text(env, "ENFORCEMENT_METRICS_NAMESPACE")

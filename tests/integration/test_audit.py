@@ -30,7 +30,7 @@ def test_the_actor_is_the_lambda_function_or_the_cli(engine):
     entry = audit.AuditEntry(audit.SENDING_DISABLED, "account", "alarm fired", None, "disabled")
     for env in ({"AWS_LAMBDA_FUNCTION_NAME": "ses-guard-disable-sending"}, {}):
         with engine.begin() as connection:
-            audit.record(connection, [entry], config.breaker_settings(env).actor)
+            audit.record(connection, [entry], config.disable_sending_settings(env).actor)
 
     with engine.connect() as connection:
         actors = connection.execute(

@@ -14,7 +14,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from ses_guard import audit, cli, handlers, schema, thresholds
+from ses_guard import audit, cli, handlers, schema, sync_thresholds
 from ses_guard import settings as config
 from ses_guard.parsing import InboundRecord
 from tests import ses_samples as ses
@@ -204,8 +204,8 @@ def test_an_unlimited_quota_changes_no_alarm_and_says_so(account, engine, caplog
     moto_ses.set_send_quota(-1)  # what SES returns for an unlimited quota
     writes = count_calls(account["cloudwatch"], "PutMetricAlarm")
 
-    report = thresholds.sync(
-        config.quota_sync_settings(os.environ), account["ses"], account["cloudwatch"], account["sns"], engine
+    report = sync_thresholds.sync(
+        config.sync_thresholds_settings(os.environ), account["ses"], account["cloudwatch"], account["sns"], engine
     )
 
     after = alarms(account["cloudwatch"])
@@ -214,7 +214,7 @@ def test_an_unlimited_quota_changes_no_alarm_and_says_so(account, engine, caplog
     assert report.changes == []
     assert report.quota_is_unlimited
     quota_metrics = account["cloudwatch"].list_metrics(
-        Namespace=config.quota_sync_settings(os.environ).metrics_namespace, MetricName="SendQuotaUsedPercent"
+        Namespace=config.sync_thresholds_settings(os.environ).metrics_namespace, MetricName="SendQuotaUsedPercent"
     )
     assert quota_metrics["Metrics"] == []
     assert account["warning"].read() == []

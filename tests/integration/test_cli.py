@@ -370,7 +370,9 @@ def test_suppress_bouncing_users_refuses_an_unknown_bounce_type(monkeypatch, cap
 HYGIENE_IS_DEPRECATED = "ses-guard: 'hygiene' is deprecated; use 'suppress-bouncing-users'\n"
 
 
-def test_hygiene_is_the_deprecated_name_of_suppress_bouncing_users(monkeypatch, capsys, engine, database_url):
+def test_suppress_bouncing_users_is_the_deprecated_name_of_suppress_bouncing_users(
+    monkeypatch, capsys, engine, database_url
+):
     replay = [str(EXAMPLES / "scenario2.jsonl")]
     assert run(monkeypatch, capsys, database_url, "replay", *replay)[0] == 0
     days = str((audit.utcnow() - datetime(2026, 11, 1)).days + 1)
@@ -386,7 +388,9 @@ def test_hygiene_is_the_deprecated_name_of_suppress_bouncing_users(monkeypatch, 
     assert (current[2], deprecated[2]) == ("", HYGIENE_IS_DEPRECATED)
 
 
-def test_hygiene_still_changes_users_and_says_it_is_deprecated(monkeypatch, capsys, engine, database_url):
+def test_suppress_bouncing_users_still_changes_users_and_says_it_is_deprecated(
+    monkeypatch, capsys, engine, database_url
+):
     assert run(monkeypatch, capsys, database_url, "replay", str(EXAMPLES / "scenario2.jsonl"))[0] == 0
     days = str((audit.utcnow() - datetime(2026, 11, 1)).days + 1)
     status, out, err = run(monkeypatch, capsys, database_url, "hygiene", "--days", days)

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from ses_guard import hygiene, schema
+from ses_guard import schema, suppress_bouncing_users
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import hygiene_settings
+from ses_guard.settings import suppress_bouncing_users_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
 from tests.support import pipeline
@@ -53,7 +53,7 @@ def test_a_complaint_about_a_mail_to_fifty_recipients_is_about_the_one_who_compl
     ]
     assert [row[:2] for row in logged(engine, schema.user_email_log)] == [("user2@example.com", "Complaint")]
     assert logged(engine, schema.unvalidated_email_log) == []
-    changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
+    changed = suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW)
     assert [(user.user_id, user.complaints, user.reason) for user in changed] == [
         (2, 1, "1 complaint(s) in the last 30 days")
     ]

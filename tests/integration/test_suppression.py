@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from ses_guard import hygiene
+from ses_guard import suppress_bouncing_users
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import hygiene_settings
+from ses_guard.settings import suppress_bouncing_users_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
 from tests.integration.test_automation import audit_entries
@@ -43,15 +43,17 @@ def sesv2(engine, moto_clients):
     return moto_clients["sesv2"]
 
 
-def test_hygiene_adds_what_it_invalidates_to_the_suppression_list_when_asked(sesv2, engine):
+def test_suppress_bouncing_users_adds_what_it_invalidates_to_the_suppression_list_when_asked(sesv2, engine):
     load(engine, ses.scenario_2(NOW))
     load(engine, [ses.notification("Complaint", ["user1@example.com"], sent=NOW - timedelta(days=1))])
 
-    hygiene.run(engine, hygiene_settings({}), now=NOW, sesv2=sesv2)
+    suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW, sesv2=sesv2)
     assert suppressed(sesv2) == {}  # off by default
 
     load(engine, [ses.notification("Complaint", ["user2@example.com"], sent=NOW - timedelta(days=1))])
-    changed = hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
+    changed = suppress_bouncing_users.run(
+        engine, suppress_bouncing_users_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2
+    )
 
     assert [user.email_address for user in changed] == ["user2@example.com"]
     assert suppressed(sesv2) == {"user2@example.com": "COMPLAINT"}
@@ -63,14 +65,18 @@ def test_hygiene_adds_what_it_invalidates_to_the_suppression_list_when_asked(ses
 def test_a_bouncing_user_is_suppressed_for_bounces(sesv2, engine):
     load(engine, ses.scenario_2(NOW))
 
-    hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
+    suppress_bouncing_users.run(
+        engine, suppress_bouncing_users_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2
+    )
 
     assert suppressed(sesv2) == {"user3@example.com": "BOUNCE"}
 
 
 def test_the_diff_reads_a_list_of_several_pages_and_names_both_sides(sesv2, engine, database_url, monkeypatch, capsys):
     load(engine, ses.scenario_2(NOW))
-    hygiene.run(engine, hygiene_settings({}), now=NOW)  # user3 invalidated in the application only
+    suppress_bouncing_users.run(
+        engine, suppress_bouncing_users_settings({}), now=NOW
+    )  # user3 invalidated in the application only
     unregistered = [(f"gone{n:05d}@elsewhere.test", "BOUNCE", LISTED_AT) for n in range(2_400)]
     moto_sesv2.add_suppressed_destinations([*unregistered, ("User2@Example.com", "COMPLAINT", LISTED_AT)])
 
@@ -94,7 +100,9 @@ def test_the_diff_reads_a_list_of_several_pages_and_names_both_sides(sesv2, engi
 
 def test_remove_gives_an_address_a_second_chance_each_step_audited(sesv2, engine, database_url, monkeypatch, capsys):
     load(engine, ses.scenario_2(NOW))
-    hygiene.run(engine, hygiene_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2)
+    suppress_bouncing_users.run(
+        engine, suppress_bouncing_users_settings({"SYNC_SUPPRESSION_LIST": "true"}), now=NOW, sesv2=sesv2
+    )
 
     status, out, _ = run(
         monkeypatch, capsys, database_url, "suppression", "remove", "user3@example.com", "--revalidate"

@@ -8,8 +8,8 @@ from typing import Dict, FrozenSet, Set, Tuple
 
 import pytest
 
-from ses_guard import enforcement, thresholds
 from ses_guard import settings as config
+from ses_guard import sync_thresholds, watch_enforcement
 from tests.terraform import harness
 
 Metric = Tuple[str, str, FrozenSet[Tuple[str, str]]]
@@ -17,8 +17,8 @@ Metric = Tuple[str, str, FrozenSet[Tuple[str, str]]]
 # What each function publishes, by the names the code uses.
 PUBLISHED_BY = {
     "process-events": ("EmailNotRegisteredCount",),
-    "sync-thresholds": (thresholds.QUOTA_USED_METRIC,),
-    "watch-enforcement": (enforcement.STATUS_METRIC, enforcement.SENDING_DISABLED_METRIC),
+    "sync-thresholds": (sync_thresholds.QUOTA_USED_METRIC,),
+    "watch-enforcement": (watch_enforcement.STATUS_METRIC, watch_enforcement.SENDING_DISABLED_METRIC),
 }
 
 
@@ -62,9 +62,11 @@ def published(aws, deployment) -> Set[Metric]:
         service = frozenset({("service", metrics_settings.service_name)})
         for name in PUBLISHED_BY.get(key, ()):
             namespace = {
-                thresholds.QUOTA_USED_METRIC: config.quota_sync_settings(variables).metrics_namespace,
-                enforcement.STATUS_METRIC: config.enforcement_settings(variables).metrics_namespace,
-                enforcement.SENDING_DISABLED_METRIC: config.enforcement_settings(variables).metrics_namespace,
+                sync_thresholds.QUOTA_USED_METRIC: config.sync_thresholds_settings(variables).metrics_namespace,
+                watch_enforcement.STATUS_METRIC: config.watch_enforcement_settings(variables).metrics_namespace,
+                watch_enforcement.SENDING_DISABLED_METRIC: config.watch_enforcement_settings(
+                    variables
+                ).metrics_namespace,
             }.get(name, metrics_settings.namespace)
             metrics.add((namespace, name, service))
     return metrics
@@ -80,7 +82,7 @@ def test_every_metric_on_the_dashboard_is_alarmed_on_or_published(aws, deployed,
     assert unknown == set(), "graphed, but neither alarmed on nor published with these dimensions"
     names = {name for _, name, _ in on_dashboard}
     assert set(PUBLISHED_BY["watch-enforcement"]) | {"Reputation.BounceRate", "ApproximateAgeOfOldestMessage"} <= names
-    assert thresholds.QUOTA_USED_METRIC in names
+    assert sync_thresholds.QUOTA_USED_METRIC in names
 
 
 def test_the_rate_graphs_draw_the_alarms_lines(aws, complete):

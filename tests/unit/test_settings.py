@@ -11,10 +11,10 @@ from ses_guard.settings import ConfigurationError, UsersTable
 READERS = (
     config.database_settings,
     config.processor_settings,
-    config.quota_sync_settings,
-    config.hygiene_settings,
-    config.breaker_settings,
-    config.enforcement_settings,
+    config.sync_thresholds_settings,
+    config.suppress_bouncing_users_settings,
+    config.disable_sending_settings,
+    config.watch_enforcement_settings,
 )
 
 
@@ -24,19 +24,19 @@ def read_all(env):
 
 
 def test_defaults_match_the_seed():
-    hygiene = config.hygiene_settings({})
-    assert hygiene.users == UsersTable("users", "user_id", "email_address", "validated", email_lookup="auto")
-    assert config.processor_settings({}).users == hygiene.users
+    defaults = config.suppress_bouncing_users_settings({})
+    assert defaults.users == UsersTable("users", "user_id", "email_address", "validated", email_lookup="auto")
+    assert config.processor_settings({}).users == defaults.users
     assert config.metrics_settings({}).namespace == "SESGuard"
-    assert config.quota_sync_settings({}).metrics_namespace == "SESGuard/Quota"
-    assert config.enforcement_settings({}).metrics_namespace == "SESGuard/Enforcement"
-    assert (hygiene.bounce_threshold, hygiene.window_days) == (5, 30)
-    assert hygiene.bounce_types == ("Permanent", "Transient")
+    assert config.sync_thresholds_settings({}).metrics_namespace == "SESGuard/Quota"
+    assert config.watch_enforcement_settings({}).metrics_namespace == "SESGuard/Enforcement"
+    assert (defaults.bounce_threshold, defaults.window_days) == (5, 30)
+    assert defaults.bounce_types == ("Permanent", "Transient")
 
 
 def test_the_actor_is_the_function_or_the_cli():
-    assert config.hygiene_settings({}).actor == "ses-guard cli"
-    assert config.breaker_settings({"AWS_LAMBDA_FUNCTION_NAME": "guard-breaker"}).actor == "guard-breaker"
+    assert config.suppress_bouncing_users_settings({}).actor == "ses-guard cli"
+    assert config.disable_sending_settings({"AWS_LAMBDA_FUNCTION_NAME": "guard-breaker"}).actor == "guard-breaker"
 
 
 def test_the_users_lookup_can_be_forced_to_normalize_the_column():
@@ -56,9 +56,9 @@ def test_automation_lists_and_maps_are_read_from_json():
         "HYGIENE_BOUNCE_TYPES": "Permanent, Undetermined",
         "HYGIENE_INVALIDATE_ON_COMPLAINT": "false",
     }
-    assert config.quota_sync_settings(env).send_count_alarms == {"warn": 60.0, "crit": 80.5}
-    assert config.breaker_settings(env).alarm_names == ("unregistered-critical",)
-    hygiene = config.hygiene_settings(env)
+    assert config.sync_thresholds_settings(env).send_count_alarms == {"warn": 60.0, "crit": 80.5}
+    assert config.disable_sending_settings(env).alarm_names == ("unregistered-critical",)
+    hygiene = config.suppress_bouncing_users_settings(env)
     assert hygiene.bounce_types == ("Permanent", "Undetermined")
     assert hygiene.invalidate_on_complaint is False
 

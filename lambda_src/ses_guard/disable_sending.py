@@ -1,4 +1,4 @@
-"""The sending breaker: stop SES sending when the unregistered-recipient alarm fires.
+"""disable-sending, the circuit breaker: stop SES sending when the unregistered-recipient alarm fires.
 
 It acts only on a genuine transition: a CloudWatch alarm notification from the critical topic, naming an
 allowlisted alarm of this account and region, entering ALARM from another state, that CloudWatch confirms.
@@ -27,7 +27,7 @@ from ses_guard import audit
 from ses_guard.observability import NOT_REGISTERED_METRIC, logger
 from ses_guard.provenance import Home
 from ses_guard.schema import unvalidated_email_log
-from ses_guard.settings import BreakerSettings
+from ses_guard.settings import DisableSendingSettings
 
 EVIDENCE_WINDOW = timedelta(hours=24)
 EVIDENCE_TOP = 5
@@ -134,12 +134,12 @@ def parse_alarm(message: Any) -> AlarmNotification:
     )
 
 
-def _check_topic(topic_arn: Any, settings: BreakerSettings) -> None:
+def _check_topic(topic_arn: Any, settings: DisableSendingSettings) -> None:
     if settings.critical_topic_arn and topic_arn != settings.critical_topic_arn:
         raise ValueError(f"message came from {topic_arn!r}, not the critical alert topic")
 
 
-def why_ignored(alarm: AlarmNotification, settings: BreakerSettings, home: Home) -> Optional[str]:
+def why_ignored(alarm: AlarmNotification, settings: DisableSendingSettings, home: Home) -> Optional[str]:
     if alarm.alarm_name not in settings.alarm_names:
         return f"alarm {alarm.alarm_name[:256]!r} is not in the breaker's allowlist"
     if alarm.account_id != home.account_id:
@@ -340,7 +340,7 @@ def _evidence_within(
 
 
 def _record_within(
-    engine: Engine, entries: List[audit.AuditEntry], now: datetime, timeout: timedelta, settings: BreakerSettings
+    engine: Engine, entries: List[audit.AuditEntry], now: datetime, timeout: timedelta, settings: DisableSendingSettings
 ):
     """The audit row, bounded; its failure is logged and counted, never raised: by then the announcement went
     out, and a failed invocation would be retried by Lambda and announce again. The metric
@@ -367,7 +367,7 @@ def _record_within(
             pass
 
 
-def _announce(sns: Any, settings: BreakerSettings, message: dict, targets: Sequence[str]) -> Optional[Exception]:
+def _announce(sns: Any, settings: DisableSendingSettings, message: dict, targets: Sequence[str]) -> Optional[Exception]:
     if not settings.critical_topic_arn:
         return None
     try:
@@ -381,7 +381,7 @@ def _announce(sns: Any, settings: BreakerSettings, message: dict, targets: Seque
     return None
 
 
-def _targets(settings: BreakerSettings) -> List[Tuple[str, str]]:
+def _targets(settings: DisableSendingSettings) -> List[Tuple[str, str]]:
     """(what the announcement names, what the audit row names) for each thing the breaker would disable."""
     if settings.configuration_sets:
         return [(f"configuration set {name}", f"configuration-set:{name}") for name in settings.configuration_sets]
@@ -390,7 +390,7 @@ def _targets(settings: BreakerSettings) -> List[Tuple[str, str]]:
 
 def trip(
     alarm: AlarmNotification,
-    settings: BreakerSettings,
+    settings: DisableSendingSettings,
     ses: Any,
     sns: Any,
     engine: Engine,
@@ -436,7 +436,7 @@ def trip(
 
 def refuse(
     alarm: AlarmNotification,
-    settings: BreakerSettings,
+    settings: DisableSendingSettings,
     sns: Any,
     engine: Engine,
     refusal: str,
@@ -459,7 +459,7 @@ def refuse(
 
 def handle(
     messages: Optional[Sequence[SnsMessage]],
-    settings: BreakerSettings,
+    settings: DisableSendingSettings,
     home: Home,
     clients: Mapping[str, Any],
     engine: Engine,

@@ -1,4 +1,4 @@
-"""Quota sync: the send-count alarms' thresholds follow the account's SES 24-hour quota."""
+"""sync-thresholds: the send-count alarms' thresholds follow the account's SES 24-hour quota."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from ses_guard import audit
 from ses_guard.observability import logger
-from ses_guard.settings import ConfigurationError, QuotaSyncSettings
+from ses_guard.settings import ConfigurationError, SyncThresholdsSettings
 
 QUOTA_USED_METRIC = "SendQuotaUsedPercent"
 
@@ -75,7 +75,7 @@ def announcement(report: SyncReport) -> Dict[str, str]:
     return {"Subject": subject, "Message": message}
 
 
-def sync(settings: QuotaSyncSettings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine) -> SyncReport:
+def sync(settings: SyncThresholdsSettings, ses: Any, cloudwatch: Any, sns: Any, engine: Engine) -> SyncReport:
     """Bring every managed send-count alarm's threshold to its share of the current quota."""
     if not settings.send_count_alarms:
         raise ConfigurationError("SEND_COUNT_ALARMS names no alarm to manage")
@@ -123,7 +123,7 @@ def sync(settings: QuotaSyncSettings, ses: Any, cloudwatch: Any, sns: Any, engin
     return report
 
 
-def _publish_quota_used(report: SyncReport, settings: QuotaSyncSettings, cloudwatch: Any) -> None:
+def _publish_quota_used(report: SyncReport, settings: SyncThresholdsSettings, cloudwatch: Any) -> None:
     """A side metric, sent after the thresholds moved: its failure is logged and fails nothing else."""
     # PutMetricData rather than EMF: `ses-guard sync-thresholds` runs outside Lambda too, where no log
     # stream would turn EMF lines into metrics.
@@ -146,7 +146,9 @@ def _publish_quota_used(report: SyncReport, settings: QuotaSyncSettings, cloudwa
         )
 
 
-def _record_and_announce(report: SyncReport, settings: QuotaSyncSettings, sns: Any, engine: Engine) -> List[Exception]:
+def _record_and_announce(
+    report: SyncReport, settings: SyncThresholdsSettings, sns: Any, engine: Engine
+) -> List[Exception]:
     """Both are attempted whatever happens to the other: the next run finds the thresholds equal and would
     neither record nor announce the change, so a failure is logged and returned, to be raised for the errors
     alarm."""

@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy.exc import OperationalError
 
-from ses_guard import cli, handlers, thresholds
-from ses_guard.settings import ConfigurationError, quota_sync_settings
+from ses_guard import cli, handlers, sync_thresholds
+from ses_guard.settings import ConfigurationError, sync_thresholds_settings
 from tests.conftest import both_databases
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
     CRITICAL_ALARM,
@@ -53,10 +53,10 @@ def set_threshold(cloudwatch, name, threshold):
 
 
 def quota_used_values(cloudwatch):
-    settings = quota_sync_settings(os.environ)
+    settings = sync_thresholds_settings(os.environ)
     statistics = cloudwatch.get_metric_statistics(
         Namespace=settings.metrics_namespace,
-        MetricName=thresholds.QUOTA_USED_METRIC,
+        MetricName=sync_thresholds.QUOTA_USED_METRIC,
         Dimensions=[{"Name": "service", "Value": settings.service_name}],
         StartTime=datetime.now(timezone.utc) - timedelta(hours=1),
         EndTime=datetime.now(timezone.utc) + timedelta(hours=1),

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from ses_guard.breaker import EvidenceRule, evidence_rule
+from ses_guard.disable_sending import EvidenceRule, evidence_rule
 
 GUARD_ALARM = {"Namespace": "SESGuard", "MetricName": "EmailNotRegisteredCount", "Threshold": 10.0}
 

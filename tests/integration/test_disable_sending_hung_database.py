@@ -11,7 +11,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from ses_guard import breaker, lambda_events
+from ses_guard import disable_sending, lambda_events
 from ses_guard import settings as config
 from ses_guard.provenance import Home
 from tests.integration.test_automation import (  # noqa: F401 (fixture)
@@ -54,12 +54,12 @@ def leak_logged(engine):
     leak_scenario_logged(engine)
 
 
-def handle_the_alarm(account_clients, engine) -> breaker.BreakerOutcome:
+def handle_the_alarm(account_clients, engine) -> disable_sending.BreakerOutcome:
     """The breaker's alarm, handled with a 1 s bound on each database call."""
     clients = {name: account_clients[name] for name in ("ses", "sns", "cloudwatch")}
-    return breaker.handle(
+    return disable_sending.handle(
         lambda_events.sns_messages(alarm_event()),
-        config.breaker_settings(os.environ),
+        config.disable_sending_settings(os.environ),
         Home("aws", "us-east-1", "123456789012"),
         clients,
         engine,

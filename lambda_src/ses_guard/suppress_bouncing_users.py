@@ -1,4 +1,4 @@
-"""Bounce and complaint hygiene: stop mailing users whose addresses keep bouncing (the seed's Scenario 2)."""
+"""suppress-bouncing-users, the bounce and complaint hygiene: stop mailing users whose addresses keep bouncing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from ses_guard import audit, schema, suppression
 from ses_guard.addresses import normalize_address
 from ses_guard.observability import logger
-from ses_guard.settings import HygieneSettings
+from ses_guard.settings import SuppressBouncingUsersSettings
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Invalidation:
     reason: str
 
 
-def _reason(bounces: int, complaints: int, settings: HygieneSettings) -> str:
+def _reason(bounces: int, complaints: int, settings: SuppressBouncingUsersSettings) -> str:
     parts = []
     if bounces >= settings.bounce_threshold:
         parts.append(f"{bounces} bounces ({'/'.join(settings.bounce_types)})")
@@ -38,7 +38,7 @@ def _reason(bounces: int, complaints: int, settings: HygieneSettings) -> str:
 NOT_A_COMPLAINT_FEEDBACK_TYPES = ("not-spam",)
 
 
-def find_offenders(engine: Engine, settings: HygieneSettings, now: datetime) -> List[Invalidation]:
+def find_offenders(engine: Engine, settings: SuppressBouncingUsersSettings, now: datetime) -> List[Invalidation]:
     """Validated users with enough bounces (or a complaint, if so configured) within the window.
 
     Only events sent to the user's current address count: a user who moved to a working address and was
@@ -99,12 +99,16 @@ def find_offenders(engine: Engine, settings: HygieneSettings, now: datetime) -> 
     return offenders
 
 
-def _offends(bounces: int, complaints: int, settings: HygieneSettings) -> bool:
+def _offends(bounces: int, complaints: int, settings: SuppressBouncingUsersSettings) -> bool:
     return bounces >= settings.bounce_threshold or (settings.invalidate_on_complaint and complaints > 0)
 
 
 def run(
-    engine: Engine, settings: HygieneSettings, dry_run: bool = False, now: Optional[datetime] = None, sesv2: Any = None
+    engine: Engine,
+    settings: SuppressBouncingUsersSettings,
+    dry_run: bool = False,
+    now: Optional[datetime] = None,
+    sesv2: Any = None,
 ) -> List[Invalidation]:
     """Set validated = 0 for each offender (unless dry_run) and audit it; returns who changed (or would).
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 
-from ses_guard import audit, cli, hygiene, schema
+from ses_guard import audit, cli, schema, suppress_bouncing_users
 from ses_guard.parsing import InboundRecord
-from ses_guard.settings import hygiene_settings
+from ses_guard.settings import suppress_bouncing_users_settings
 from tests import ses_samples as ses
 from tests.conftest import both_databases
 from tests.support import pipeline
@@ -61,7 +61,7 @@ def bounces(recipient, count, last):
 def test_scenario_2_invalidates_user3_only_and_audits_it(engine):
     load(engine, ses.scenario_2(NOW))
 
-    changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
+    changed = suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW)
 
     assert [(u.user_id, u.email_address, u.bounces) for u in changed] == [(3, "user3@example.com", 5)]
     assert validated(engine) == {"user1@example.com": 1, "user2@example.com": 1, "user3@example.com": 0}
@@ -72,13 +72,15 @@ def test_scenario_2_invalidates_user3_only_and_audits_it(engine):
     assert (entry["before_value"], entry["after_value"]) == ("validated=1", "validated=0")
     assert entry["actor"] == "ses-guard cli"
 
-    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []  # already invalidated: nothing more to do
+    assert (
+        suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW) == []
+    )  # already invalidated: nothing more to do
 
 
 def test_dry_run_lists_the_same_users_and_changes_nothing(engine):
     load(engine, ses.scenario_2(NOW))
 
-    would = hygiene.run(engine, hygiene_settings({}), dry_run=True, now=NOW)
+    would = suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), dry_run=True, now=NOW)
 
     assert [u.user_id for u in would] == [3]
     assert validated(engine)["user3@example.com"] == 1
@@ -87,18 +89,25 @@ def test_dry_run_lists_the_same_users_and_changes_nothing(engine):
 
 def test_bounces_outside_the_window_or_of_other_types_do_not_count(engine):
     load(engine, ses.scenario_2(NOW))
-    settings = hygiene_settings({})
+    settings = suppress_bouncing_users_settings({})
 
-    assert hygiene.run(engine, settings, dry_run=True, now=datetime(2027, 1, 15)) == []
-    assert hygiene.run(engine, replace(settings, bounce_types=("Complaint",)), dry_run=True, now=NOW) == []
-    assert hygiene.run(engine, replace(settings, bounce_threshold=6), dry_run=True, now=NOW) == []
+    assert suppress_bouncing_users.run(engine, settings, dry_run=True, now=datetime(2027, 1, 15)) == []
+    assert (
+        suppress_bouncing_users.run(engine, replace(settings, bounce_types=("Complaint",)), dry_run=True, now=NOW) == []
+    )
+    assert suppress_bouncing_users.run(engine, replace(settings, bounce_threshold=6), dry_run=True, now=NOW) == []
 
 
 def test_a_complaint_invalidates_unless_disabled(engine):
     load(engine, [ses.notification("Complaint", ["user2@example.com"], sent=datetime(2026, 11, 27))])
 
-    assert hygiene.run(engine, hygiene_settings({"HYGIENE_INVALIDATE_ON_COMPLAINT": "false"}), now=NOW) == []
-    [changed] = hygiene.run(engine, hygiene_settings({}), now=NOW)
+    assert (
+        suppress_bouncing_users.run(
+            engine, suppress_bouncing_users_settings({"HYGIENE_INVALIDATE_ON_COMPLAINT": "false"}), now=NOW
+        )
+        == []
+    )
+    [changed] = suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW)
     assert (changed.user_id, changed.complaints, changed.reason) == (2, 1, "1 complaint(s) in the last 30 days")
     assert validated(engine)["user2@example.com"] == 0
 
@@ -115,11 +124,11 @@ def complaint(recipient, feedback_type):
 def test_a_not_spam_report_never_invalidates_but_a_report_without_a_type_does(engine):
     load(engine, [complaint("user2@example.com", "not-spam"), complaint("USER2@example.com ", "not-spam")])
 
-    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
+    assert suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW) == []
     assert validated(engine)["user2@example.com"] == 1
 
     load(engine, [complaint("user3@example.com", None), complaint("user1@example.com", "fraud")])
-    changed = hygiene.run(engine, hygiene_settings({}), now=NOW)
+    changed = suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW)
     assert [(u.user_id, u.complaints) for u in changed] == [(1, 1), (3, 1)]
 
 
@@ -143,16 +152,18 @@ def test_the_cli_dry_run_then_run(engine, database_url, monkeypatch, capsys):
 
 def test_a_user_who_moved_to_a_working_address_is_not_invalidated_again_by_the_old_one(engine):
     load(engine, ses.scenario_2(NOW))
-    assert [u.user_id for u in hygiene.run(engine, hygiene_settings({}), now=NOW)] == [3]
+    assert [u.user_id for u in suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW)] == [
+        3
+    ]
     set_user(engine, 3, email_address="user3@new.example.org", validated=1)
 
     tomorrow = NOW + timedelta(days=1)
-    assert hygiene.run(engine, hygiene_settings({}), now=tomorrow) == []
+    assert suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=tomorrow) == []
     assert validated(engine)["user3@new.example.org"] == 1
 
     # Bounces to the new address count, however the recipient's case and spacing differ.
     load(engine, bounces(" User3@NEW.example.org", 5, tomorrow))
-    [changed] = hygiene.run(engine, hygiene_settings({}), now=tomorrow)
+    [changed] = suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=tomorrow)
     assert (changed.user_id, changed.email_address, changed.bounces) == (3, "user3@new.example.org", 5)
     assert validated(engine)["user3@new.example.org"] == 0
 
@@ -163,7 +174,7 @@ def test_a_user_with_a_320_character_address_is_invalidated_and_audited(engine):
     set_user(engine, 3, email_address=address)
     load(engine, bounces(address, 5, NOW))
 
-    [changed] = hygiene.run(engine, hygiene_settings({}), now=NOW)
+    [changed] = suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW)
 
     assert changed.user_id == 3
     assert validated(engine)[address] == 0
@@ -176,21 +187,21 @@ def test_a_user_with_a_320_character_address_is_invalidated_and_audited(engine):
 
 def fix_user_after_the_find(monkeypatch, engine, user_id, **values):
     """Let the application change the user between hygiene finding offenders and updating them."""
-    find_offenders = hygiene.find_offenders
+    find_offenders = suppress_bouncing_users.find_offenders
 
     def find_then_fix(*args, **kwargs):
         offenders = find_offenders(*args, **kwargs)
         set_user(engine, user_id, **values)
         return offenders
 
-    monkeypatch.setattr(hygiene, "find_offenders", find_then_fix)
+    monkeypatch.setattr(suppress_bouncing_users, "find_offenders", find_then_fix)
 
 
 def test_a_user_who_moved_and_was_validated_again_meanwhile_is_not_touched(engine, monkeypatch):
     load(engine, ses.scenario_2(NOW))
     fix_user_after_the_find(monkeypatch, engine, 3, email_address="user3@new.example.org", validated=1)
 
-    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
+    assert suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW) == []
 
     assert validated(engine)["user3@new.example.org"] == 1
     assert audit_log(engine) == []
@@ -201,7 +212,7 @@ def test_a_user_whose_address_the_application_erased_meanwhile_is_skipped(engine
     load(engine, ses.scenario_2(NOW))
     fix_user_after_the_find(monkeypatch, engine, 3, email_address=None)
 
-    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
+    assert suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW) == []
     assert validated(engine)[None] == 1
     assert audit_log(engine) == []
 
@@ -210,7 +221,7 @@ def test_a_user_the_application_unvalidated_meanwhile_is_neither_reported_nor_au
     load(engine, ses.scenario_2(NOW))
     fix_user_after_the_find(monkeypatch, engine, 3, validated=0)
 
-    assert hygiene.run(engine, hygiene_settings({}), now=NOW) == []
+    assert suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW) == []
 
     assert validated(engine)["user3@example.com"] == 0
     assert audit_log(engine) == []
@@ -228,7 +239,9 @@ def test_a_users_table_in_another_collation_than_the_log(engine):
             )
     load(engine, ses.scenario_2(NOW))
 
-    assert [u.user_id for u in hygiene.run(engine, hygiene_settings({}), now=NOW)] == [3]
+    assert [u.user_id for u in suppress_bouncing_users.run(engine, suppress_bouncing_users_settings({}), now=NOW)] == [
+        3
+    ]
     assert validated(engine)["user3@example.com"] == 0
 
 
@@ -246,9 +259,9 @@ def test_a_5xx_code_counts_as_permanent_whatever_the_bounce_type_says(engine):
     load(engine, bounces_with("user1@example.com", GMAIL_NO_SUCH_USER, "Transient", "General"))
     load(engine, bounces_with("user2@example.com", GMAIL_OVER_QUOTA, "Transient", "MailboxFull"))
     load(engine, bounces_with("user3@example.com", OUTLOOK_BLOCKED, "Undetermined", "Undetermined"))
-    permanent_only = replace(hygiene_settings({}), bounce_types=("Permanent",))
+    permanent_only = replace(suppress_bouncing_users_settings({}), bounce_types=("Permanent",))
 
-    changed = hygiene.run(engine, permanent_only, now=NOW)
+    changed = suppress_bouncing_users.run(engine, permanent_only, now=NOW)
 
     assert [u.email_address for u in changed] == ["user1@example.com", "user3@example.com"]
     assert validated(engine)["user2@example.com"] == 1

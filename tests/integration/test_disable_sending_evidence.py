@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
-from ses_guard import audit, breaker, handlers, lambda_events, schema
+from ses_guard import audit, disable_sending, handlers, lambda_events, schema
 from ses_guard import settings as config
 from ses_guard.parsing import InboundRecord
 from ses_guard.provenance import Home
@@ -191,7 +191,7 @@ def test_a_250_kb_reason_is_cut_before_it_is_announced_or_recorded(account, engi
 
     assert result["acted_on"] == [BREAKER_ALARM]
     [notice] = account["critical"].read()
-    cut = message["NewStateReason"][: breaker.MAX_REASON]
+    cut = message["NewStateReason"][: disable_sending.MAX_REASON]
     assert f"Reason: {cut}\n\n" in notice["Message"]
     assert len(notice["Message"].encode()) < 256 * 1024
     [entry] = audit_entries(engine)
@@ -218,7 +218,7 @@ def test_an_audit_failure_after_disabling_ends_the_invocation_once(account, engi
     assert [n["Subject"] for n in account["critical"].read()] == [DISABLED_SUBJECT]
     [line] = logged(caplog, "breaker could not record the audit row")
     assert line.reason.endswith("disk full") and line.targets == ["account"]
-    assert emitted_metrics(capsys.readouterr().out) == {breaker.AUDIT_FAILURE_METRIC: 1}
+    assert emitted_metrics(capsys.readouterr().out) == {disable_sending.AUDIT_FAILURE_METRIC: 1}
     assert audit_entries(engine) == []
 
 
@@ -265,9 +265,9 @@ def test_a_slow_ranking_of_senders_does_not_hold_back_a_decided_trip(account, en
     sa_event.listen(engine, "before_cursor_execute", slow_ranking)
     started = time.monotonic()
     try:
-        outcome = breaker.handle(
+        outcome = disable_sending.handle(
             lambda_events.sns_messages(alarm_event()),
-            config.breaker_settings(os.environ),
+            config.disable_sending_settings(os.environ),
             Home("aws", "us-east-1", ses.ACCOUNT),
             clients,
             engine,
@@ -292,7 +292,7 @@ def test_a_slow_ranking_of_senders_does_not_hold_back_a_decided_trip(account, en
 def test_the_alerts_24_hours_end_at_the_alarm_and_start_exactly_a_day_before(engine):
     """The evidence of the alert counts a send made at the very first millisecond of the 24 hours, not one before."""
     now = datetime(2026, 11, 30, 12, 0, 0, 123000)
-    first_millisecond = now - breaker.EVIDENCE_WINDOW
+    first_millisecond = now - disable_sending.EVIDENCE_WINDOW
     records = []
     for label, event_time in (("in", first_millisecond), ("out", first_millisecond - timedelta(milliseconds=1))):
         message = ses.notification(
@@ -302,7 +302,7 @@ def test_the_alerts_24_hours_end_at_the_alarm_and_start_exactly_a_day_before(eng
         records.append(InboundRecord(label, message))
     pipeline.process(records, engine)
 
-    evidence = breaker.gather_evidence(engine, now, ses.ACCOUNT, None, breaker.Evidence())
+    evidence = disable_sending.gather_evidence(engine, now, ses.ACCOUNT, None, disable_sending.Evidence())
 
     assert (evidence.unregistered_sends, evidence.source_ips, evidence.caller_identities) == (
         1,
@@ -323,7 +323,7 @@ def test_senders_with_as_many_sends_are_ranked_by_name(engine):
         records.append(InboundRecord(str(n), message))
     pipeline.process(records, engine)
 
-    evidence = breaker.gather_evidence(engine, now, ses.ACCOUNT, None, breaker.Evidence())
+    evidence = disable_sending.gather_evidence(engine, now, ses.ACCOUNT, None, disable_sending.Evidence())
 
     assert evidence.source_ips == [(f"198.51.100.{n}", 1) for n in range(5)]
     assert evidence.caller_identities == [(f"caller-{n}", 1) for n in range(5)]

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from ses_guard import breaker, enforcement, handlers
+from ses_guard import disable_sending, handlers, watch_enforcement
 from ses_guard import settings as config
 from tests.conftest import both_databases
 from tests.integration.test_automation import Announcements, audit_entries
@@ -112,7 +112,7 @@ def test_sending_disabled_by_someone_else_is_critical(account, engine, lambda_co
 
 
 # What the breaker acts on; these tests only need a trip recorded.
-GUARD_ALARM = breaker.AlarmNotification(
+GUARD_ALARM = disable_sending.AlarmNotification(
     alarm_name="app-unregistered-recipients-critical",
     alarm_arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:app-unregistered-recipients-critical",
     account_id="123456789012",
@@ -125,7 +125,9 @@ GUARD_ALARM = breaker.AlarmNotification(
 
 def test_sending_disabled_by_the_guards_breaker_raises_no_alarm_metric(account, engine, lambda_context):
     handlers.watch_enforcement({}, lambda_context)
-    breaker.trip(GUARD_ALARM, config.breaker_settings(os.environ), account["ses"], account["sns"], engine)
+    disable_sending.trip(
+        GUARD_ALARM, config.disable_sending_settings(os.environ), account["ses"], account["sns"], engine
+    )
     account["critical"].read()  # the breaker's own announcement
 
     result = handlers.watch_enforcement({}, lambda_context)
@@ -137,7 +139,9 @@ def test_sending_disabled_by_the_guards_breaker_raises_no_alarm_metric(account, 
 
 
 def test_an_old_breaker_disabling_does_not_excuse_a_new_one_by_someone_else(account, engine, lambda_context):
-    breaker.trip(GUARD_ALARM, config.breaker_settings(os.environ), account["ses"], account["sns"], engine)
+    disable_sending.trip(
+        GUARD_ALARM, config.disable_sending_settings(os.environ), account["ses"], account["sns"], engine
+    )
     handlers.watch_enforcement({}, lambda_context)
     account["ses"].update_account_sending_enabled(Enabled=True)  # the operator, after investigating
     handlers.watch_enforcement({}, lambda_context)
@@ -170,9 +174,9 @@ def test_a_failed_announcement_is_tried_again_by_the_next_run(account, engine, l
 def test_an_unknown_status_counts_as_the_worst(account, engine):
     moto_sesv2.set_account_status("SOMETHING_NEW")
 
-    report = enforcement.watch(
-        config.enforcement_settings(os.environ), account["sesv2"], account["cloudwatch"], account["sns"], engine
+    report = watch_enforcement.watch(
+        config.watch_enforcement_settings(os.environ), account["sesv2"], account["cloudwatch"], account["sns"], engine
     )
 
-    assert report.verdict.status_value == enforcement.UNKNOWN_STATUS_VALUE
+    assert report.verdict.status_value == watch_enforcement.UNKNOWN_STATUS_VALUE
     assert "SOMETHING_NEW" in account["critical"].read()[0]["Subject"]

@@ -1,4 +1,4 @@
-"""Enforcement watch: AWS's own verdict on the account (sesv2 GetAccount), watched hourly.
+"""watch-enforcement: AWS's own verdict on the account (sesv2 GetAccount), watched hourly.
 
 Each run publishes the verdict as two metrics (the module's critical alarm watches them), and when it
 differs from the last one seen, announces AWS's words and records the new verdict in the audit log, which is
@@ -18,7 +18,7 @@ from sqlalchemy.sql import Select
 
 from ses_guard import audit, schema
 from ses_guard.observability import logger
-from ses_guard.settings import EnforcementSettings
+from ses_guard.settings import WatchEnforcementSettings
 
 STATUS_METRIC = "EnforcementStatus"
 SENDING_DISABLED_METRIC = "SendingDisabledByOthers"
@@ -150,7 +150,7 @@ def announcement(verdict: Verdict, previous: Optional[Verdict]) -> Dict[str, str
     return {"Subject": subject, "Message": "\n".join(lines)}
 
 
-def watch(settings: EnforcementSettings, sesv2: Any, cloudwatch: Any, sns: Any, engine: Engine) -> WatchReport:
+def watch(settings: WatchEnforcementSettings, sesv2: Any, cloudwatch: Any, sns: Any, engine: Engine) -> WatchReport:
     """Read the verdict, publish it, and announce and record it when it changed since the last run.
 
     The audit row is written only after the announcement went out: a failed announcement is tried again by

@@ -10,7 +10,7 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 
-from ses_guard import audit, breaker, handlers, lambda_events
+from ses_guard import audit, disable_sending, handlers, lambda_events
 from ses_guard import settings as config
 from ses_guard.parsing import InboundRecord
 from ses_guard.provenance import Home
@@ -25,7 +25,7 @@ from tests.integration.test_automation import (  # noqa: F401 (fixture)
     leak_scenario_logged,
     logged,
 )
-from tests.integration.test_breaker_evidence import log_unregistered, set_breaker_alarm
+from tests.integration.test_disable_sending_evidence import log_unregistered, set_breaker_alarm
 from tests.support import pipeline
 
 pytestmark = both_databases
@@ -215,9 +215,9 @@ def test_the_audit_row_is_dated_by_the_breakers_clock(account, engine, evidence)
     log_unregistered(engine, evidence)
     moment = audit.utcnow().replace(microsecond=0)
 
-    breaker.handle(
+    disable_sending.handle(
         lambda_events.sns_messages(alarm_event()),
-        config.breaker_settings(os.environ),
+        config.disable_sending_settings(os.environ),
         Home("aws", "us-east-1", ses.ACCOUNT),
         {name: account[name] for name in ("ses", "sns", "cloudwatch")},
         engine,
