@@ -127,13 +127,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not by_module:
         print(f"no mutant checked in {args.mutants}: run `make mutation` first", file=sys.stderr)
         return 2
-    print(f"{'module':<24} {'mutants':>7} {'equivalent':>10} {'killed':>6} {'survived':>8} {'score':>7}")
+    width = max(len(module) for module in by_module)
+    print(f"{'module':<{width}} {'mutants':>7} {'equivalent':>10} {'killed':>6} {'survived':>8} {'score':>7}")
     for module, score in sorted(by_module.items()):
         notes = [f"{n} {what}" for what, n in sorted(score.other.items())]
         if score.unchecked:
             notes.append(f"{score.unchecked} of {score.generated} not checked")
         print(
-            f"{module:<24} {score.checked:>7} {score.equivalent:>10} {score.killed:>6} "
+            f"{module:<{width}} {score.checked:>7} {score.equivalent:>10} {score.killed:>6} "
             f"{len(score.survivors):>8} {score.score:>6.1f}%" + (f"  ({'; '.join(notes)})" if notes else "")
         )
         if args.survivors:
