@@ -25,7 +25,11 @@ from tests.integration.test_automation import (  # noqa: F401 (fixture)
     leak_scenario_logged,
     logged,
 )
-from tests.integration.test_disable_sending_evidence import log_unregistered, set_breaker_alarm
+from tests.integration.test_disable_sending_evidence import (
+    assert_refusal_audited,
+    log_unregistered,
+    set_breaker_alarm,
+)
 from tests.support import pipeline
 
 pytestmark = both_databases
@@ -90,14 +94,7 @@ def test_the_alert_of_a_refusal_word_for_word(account, engine, lambda_context):
         "or, for a configuration set:\n"
         "  aws ses update-configuration-set-sending-enabled --configuration-set-name NAME --no-enabled"
     )
-    [entry] = audit_entries(engine)
-    assert (entry["action"], entry["target"], entry["before_value"], entry["after_value"]) == (
-        "sending_disable_refused",
-        "account",
-        None,
-        None,
-    )
-    assert entry["reason"] == f"{BREAKER_ALARM} in ALARM, refused: {refusal}"
+    assert_refusal_audited(engine, refusal)
 
 
 def test_sending_already_off_is_recorded_as_off(account, engine, lambda_context):

@@ -77,6 +77,18 @@ def sending_enabled(account):
     return account["ses"].get_account_sending_enabled()["Enabled"]
 
 
+def assert_refusal_audited(engine, refusal):
+    """A refusal leaves one audit row: for the account, with no before or after value, naming the alarm and why."""
+    [entry] = audit_entries(engine)
+    assert (entry["action"], entry["target"], entry["before_value"], entry["after_value"]) == (
+        "sending_disable_refused",
+        "account",
+        None,
+        None,
+    )
+    assert entry["reason"] == f"{BREAKER_ALARM} in ALARM, refused: {refusal}"
+
+
 def test_a_forged_metric_without_the_guards_records_is_refused_and_announced(account, engine, lambda_context):
     """Someone wrote EmailNotRegisteredCount (or set the alarm's state): CloudWatch confirms the ALARM, but
     the guard recorded only 9 unregistered pairs, below the alarm's threshold of 10."""
@@ -95,14 +107,7 @@ def test_a_forged_metric_without_the_guards_records_is_refused_and_announced(acc
     assert f"Refused: {refusal}.\n" in notice["Message"]
     assert "PutMetricData, SetAlarmState or PutMetricAlarm" in notice["Message"]
     assert "aws ses update-account-sending-enabled --no-enabled" in notice["Message"]
-    [entry] = audit_entries(engine)
-    assert (entry["action"], entry["target"], entry["before_value"], entry["after_value"]) == (
-        "sending_disable_refused",
-        "account",
-        None,
-        None,
-    )
-    assert entry["reason"] == f"{BREAKER_ALARM} in ALARM, refused: {refusal}"
+    assert_refusal_audited(engine, refusal)
 
 
 def test_the_threshold_of_pairs_trips_the_breaker(account, engine, lambda_context):

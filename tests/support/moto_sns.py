@@ -1,8 +1,8 @@
 """SNS cost moto 5.2.5 adds that no test needs, patched out.
 
 moto signs each message it delivers to a subscription with a 2048-bit RSA key it generates for that subscription,
-so every test that publishes to a subscribed topic waited for a new key (a tenth of the breaker tests' time). One
-key per process signs them all: nothing here checks SNS signatures, and they stay valid signatures.
+so every test that publishes to a subscribed topic waited for a new key (a tenth of the disable-sending tests'
+time). One key per process signs them all: nothing here checks SNS signatures, and they stay valid signatures.
 """
 
 from __future__ import annotations
